@@ -38,6 +38,7 @@ fn app(web_yaml: &str) -> axum::Router {
             WebSecurity::from_config(&web, std::path::Path::new(".")).expect("security"),
         ),
         reloader: Arc::new(NoReload),
+        storage: None,
         http_metrics: HttpMetrics::register(&registry).expect("metrics"),
         registry,
         build,

@@ -4,7 +4,7 @@
 //! their routes here; handlers stay thin and call the stage through its trait.
 //!
 //! This crate must not depend on storage or pipeline internals: it sees them only through the
-//! traits in [`AppState`] (for now [`Reloader`]).
+//! traits in [`AppState`] ([`Reloader`], `tocsin_model::storage::Queryable`, ...).
 
 mod auth;
 mod error;
@@ -37,6 +37,9 @@ pub struct AppState {
     pub security: SecurityHandle,
     /// Reloads the configuration (the composition root implements it).
     pub reloader: Arc<dyn Reloader>,
+    /// The time-series store, once the server has one; endpoints that read it answer 503
+    /// while it is `None`.
+    pub storage: Option<Arc<dyn tocsin_model::storage::Queryable>>,
     /// Self-metrics served at `/metrics`.
     pub registry: Registry,
     /// Request counters and latencies.

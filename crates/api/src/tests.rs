@@ -54,6 +54,7 @@ fn harness_with(web_yaml: &str, fail_with: Option<&'static str>) -> Harness {
             WebSecurity::from_config(&web, std::path::Path::new(".")).unwrap(),
         ),
         reloader: Arc::clone(&reloader) as Arc<dyn Reloader>,
+        storage: None,
         http_metrics: HttpMetrics::register(&registry).unwrap(),
         registry,
         build: build(),

@@ -78,6 +78,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         readiness: Arc::clone(&readiness),
         security: security.clone(),
         reloader: Arc::clone(&reloader) as Arc<dyn tocsin_api::Reloader>,
+        // The time-series store is wired here when it lands (#3).
+        storage: None,
         registry,
         http_metrics,
         build: BUILD,

@@ -8,7 +8,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tocsin-config", &[]),
     ("tocsin-telemetry", &[]),
     ("tocsin-model", &[]),
-    ("tocsin-api", &["tocsin-config", "tocsin-telemetry"]),
+    (
+        "tocsin-api",
+        &["tocsin-config", "tocsin-model", "tocsin-telemetry"],
+    ),
     (
         "tocsin",
         &["tocsin-api", "tocsin-config", "tocsin-telemetry"],
