@@ -1,0 +1,62 @@
+//! Dense sealed chunks: timestamps and values each compressed with pco (lossless for every
+//! float bit pattern, the stale marker included). Layout: uvarint sample count, uvarint byte
+//! length of the timestamp page, the timestamp page (pco i64), the value page (pco f64).
+
+use tocsin_model::Sample;
+
+use crate::encoding::{Decoder, put_uvarint};
+use crate::{Error, Result};
+
+/// Encodes samples (any count) as a dense chunk.
+pub fn encode_dense(samples: &[Sample]) -> Vec<u8> {
+    let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
+    let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
+    let config = pco::ChunkConfig::default();
+    // pco fails only on invalid configurations; the default one is valid.
+    let t_page = pco::standalone::simple_compress(&ts, &config)
+        .expect("invariant: the default pco configuration is valid");
+    let v_page = pco::standalone::simple_compress(&vs, &config)
+        .expect("invariant: the default pco configuration is valid");
+    let mut out = Vec::with_capacity(t_page.len() + v_page.len() + 10);
+    put_uvarint(&mut out, samples.len() as u64);
+    put_uvarint(&mut out, t_page.len() as u64);
+    out.extend_from_slice(&t_page);
+    out.extend_from_slice(&v_page);
+    out
+}
+
+/// Decodes a dense chunk.
+pub(crate) fn decode(data: &[u8]) -> Result<Vec<Sample>> {
+    let mut d = Decoder::new("dense chunk", data);
+    let n = d.uvarint()? as usize;
+    let t_len = d.uvarint()? as usize;
+    let t_page = d.bytes(t_len)?;
+    let v_page = d.rest();
+    // A sample takes at least a few bits in each page; refuse absurd counts before pco
+    // allocates for them.
+    if n > (t_page.len() + v_page.len()) * 64 + 64 {
+        return Err(Error::decode(
+            "dense chunk",
+            format!("implausible sample count {n}"),
+        ));
+    }
+    let ts: Vec<i64> = pco::standalone::simple_decompress(t_page)
+        .map_err(|err| Error::decode("dense chunk timestamps", err.to_string()))?;
+    let vs: Vec<f64> = pco::standalone::simple_decompress(v_page)
+        .map_err(|err| Error::decode("dense chunk values", err.to_string()))?;
+    if ts.len() != n || vs.len() != n {
+        return Err(Error::decode(
+            "dense chunk",
+            format!(
+                "header says {n} samples, pages hold {} and {}",
+                ts.len(),
+                vs.len()
+            ),
+        ));
+    }
+    Ok(ts
+        .into_iter()
+        .zip(vs)
+        .map(|(t, v)| Sample::new(t, v))
+        .collect())
+}
