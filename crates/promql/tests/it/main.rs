@@ -1,0 +1,4 @@
+//! Integration tests of tocsin-promql (one binary).
+
+mod differential;
+mod promqltest;
