@@ -1,0 +1,816 @@
+//! The running alerting stage: intake of alerts, the current configuration's route tree,
+//! inhibitor and pipeline, silences, and the background maintenance.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use tocsin_store::Store;
+use tocsin_store::alerting::{AlertRow, HistoryRow};
+use tokio_util::sync::CancellationToken;
+
+use crate::alert::{Alert, LabelSet, fingerprint, fingerprint_hex};
+use crate::config::AlertmanagerConfig;
+use crate::dispatch::Dispatcher;
+use crate::history::History;
+use crate::inhibit::Inhibitor;
+use crate::matcher::{Matcher, all_match};
+use crate::metrics::AlertingMetrics;
+use crate::nflog::NotificationLog;
+use crate::notify::{
+    Integration, IntegrationStage, MultiStage, MuteStage, Muter, PipelineDeps, RoutingStage, Stage,
+    TimeIntervalStage,
+};
+use crate::route::Route;
+use crate::silence::{Silence, Silences};
+use crate::time::{Millis, SharedClock, ZERO_TIME, millis};
+use crate::webhook::{HttpPost, Webhook};
+use crate::{Error, Result};
+
+/// How the stage runs beyond its configuration file.
+#[derive(Clone)]
+pub struct AlertingOptions {
+    /// `externalURL` in notifications.
+    pub external_url: String,
+    /// Outgoing HTTP transport (with the URL policy).
+    pub http: Arc<dyn HttpPost>,
+    /// Directory relative paths in the configuration are resolved against.
+    pub base_dir: PathBuf,
+    /// How often resolved alerts and expired entries are collected (Alertmanager: 30m).
+    pub gc_interval: Duration,
+    /// How often empty groups are dropped and gauges refreshed (Alertmanager: 30s).
+    pub maintenance_interval: Duration,
+    /// How long expired silences and history are kept (Alertmanager: 120h).
+    pub retention: Duration,
+}
+
+impl std::fmt::Debug for AlertingOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertingOptions")
+            .field("external_url", &self.external_url)
+            .field("base_dir", &self.base_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An alert as posted to `/api/v2/alerts`.
+#[derive(Debug, Clone, Default)]
+pub struct PostableAlert {
+    /// Labels.
+    pub labels: LabelSet,
+    /// Annotations.
+    pub annotations: LabelSet,
+    /// Start, if given.
+    pub starts_at: Option<Millis>,
+    /// End, if given.
+    pub ends_at: Option<Millis>,
+    /// Link back.
+    pub generator_url: String,
+}
+
+/// A silence as posted.
+#[derive(Debug, Clone)]
+pub struct SilenceInput {
+    /// Existing id to update, or empty.
+    pub id: String,
+    /// Matchers.
+    pub matchers: Vec<Matcher>,
+    /// Start.
+    pub starts_at: Millis,
+    /// End.
+    pub ends_at: Millis,
+    /// Author.
+    pub created_by: String,
+    /// Why.
+    pub comment: String,
+}
+
+/// Which alerts `GET /api/v2/alerts` returns.
+#[derive(Debug, Clone)]
+pub struct AlertFilter {
+    /// Label matchers.
+    pub matchers: Vec<Matcher>,
+    /// Include active alerts.
+    pub active: bool,
+    /// Include silenced alerts.
+    pub silenced: bool,
+    /// Include inhibited alerts.
+    pub inhibited: bool,
+    /// Only alerts routed to a receiver matching this (anchored) regex.
+    pub receiver: Option<regex::Regex>,
+}
+
+impl Default for AlertFilter {
+    fn default() -> Self {
+        Self {
+            matchers: Vec::new(),
+            active: true,
+            silenced: true,
+            inhibited: true,
+            receiver: None,
+        }
+    }
+}
+
+/// An alert with its routing and muting status.
+#[derive(Debug, Clone)]
+pub struct AlertView {
+    /// The alert.
+    pub alert: Alert,
+    /// 16 hex digits.
+    pub fingerprint: String,
+    /// Receivers it routes to.
+    pub receivers: Vec<String>,
+    /// Silences muting it.
+    pub silenced_by: Vec<String>,
+    /// Alerts inhibiting it.
+    pub inhibited_by: Vec<String>,
+    /// `active` or `suppressed`.
+    pub state: &'static str,
+}
+
+/// An aggregation group with its alerts.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    /// Group labels.
+    pub labels: LabelSet,
+    /// Receiver.
+    pub receiver: String,
+    /// Alerts.
+    pub alerts: Vec<AlertView>,
+}
+
+struct Running {
+    config: AlertmanagerConfig,
+    route: Arc<Route>,
+    inhibitor: Arc<Inhibitor>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+struct SilenceMuter(Arc<Silences>);
+impl Muter for SilenceMuter {
+    fn mutes(&self, labels: &LabelSet, now: Millis) -> bool {
+        !self.0.silenced_by(labels, now).is_empty()
+    }
+}
+
+struct InhibitMuter(Arc<Inhibitor>);
+impl Muter for InhibitMuter {
+    fn mutes(&self, labels: &LabelSet, now: Millis) -> bool {
+        self.0.inhibited_by(labels, now).is_some()
+    }
+}
+
+struct Inner {
+    clock: SharedClock,
+    store: Store,
+    metrics: AlertingMetrics,
+    history: History,
+    silences: Arc<Silences>,
+    nflog: Arc<NotificationLog>,
+    alerts: RwLock<HashMap<u64, Alert>>,
+    running: RwLock<Arc<Running>>,
+    options: AlertingOptions,
+    intake: tokio::sync::Mutex<()>,
+    stop: CancellationToken,
+}
+
+/// The alerting stage. Cheap to clone.
+#[derive(Clone)]
+pub struct Alerting {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Alerting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerting").finish_non_exhaustive()
+    }
+}
+
+impl Alerting {
+    /// Migrates the store, loads silences, the notification log and alerts, and starts
+    /// routing. Restored groups wait their `group_wait` before the first notification.
+    pub async fn start(
+        config: AlertmanagerConfig,
+        store: Store,
+        clock: SharedClock,
+        metrics: AlertingMetrics,
+        options: AlertingOptions,
+    ) -> Result<Self> {
+        store.migrate(&tocsin_store::alerting::FEATURE).await?;
+        let silences = Arc::new(Silences::load(store.clone()).await?);
+        let nflog = Arc::new(NotificationLog::load(store.clone()).await?);
+        let history = History::start(store.clone());
+        let mut alerts = HashMap::new();
+        for row in store.alerting().list_alerts().await? {
+            let alert = Alert {
+                labels: row.labels,
+                annotations: row.annotations,
+                starts_at: row.starts_at,
+                ends_at: row.ends_at,
+                updated_at: row.updated_at,
+                generator_url: row.generator_url,
+                timeout: row.timeout,
+            };
+            alerts.insert(alert.fingerprint(), alert);
+        }
+        let restored = alerts.len();
+        let deps = PipelineDeps {
+            nflog: Arc::clone(&nflog),
+            history: history.clone(),
+            metrics: metrics.clone(),
+            clock: Arc::clone(&clock),
+        };
+        let running = build(&config, &deps, &silences, &options, &clock, &metrics, true)?;
+        for alert in alerts.values() {
+            running.inhibitor.observe(alert);
+        }
+        for alert in alerts.values() {
+            running.dispatcher.process(alert);
+        }
+        if restored > 0 {
+            tracing::info!(alerts = restored, "restored alerts from the state store");
+        }
+        let inner = Arc::new(Inner {
+            clock,
+            store,
+            metrics,
+            history,
+            silences,
+            nflog,
+            alerts: RwLock::new(alerts),
+            running: RwLock::new(running),
+            options,
+            intake: tokio::sync::Mutex::new(()),
+            stop: CancellationToken::new(),
+        });
+        tokio::spawn(maintain(Arc::clone(&inner)));
+        Ok(Self { inner })
+    }
+
+    /// Applies a new configuration: new routes, inhibition and receivers; every alert is
+    /// routed again (the notification log prevents repeats).
+    pub fn reload(&self, config: AlertmanagerConfig) -> Result<()> {
+        let inner = &self.inner;
+        let deps = PipelineDeps {
+            nflog: Arc::clone(&inner.nflog),
+            history: inner.history.clone(),
+            metrics: inner.metrics.clone(),
+            clock: Arc::clone(&inner.clock),
+        };
+        let running = build(
+            &config,
+            &deps,
+            &inner.silences,
+            &inner.options,
+            &inner.clock,
+            &inner.metrics,
+            false,
+        )?;
+        let alerts = inner.alerts.read();
+        for alert in alerts.values() {
+            running.inhibitor.observe(alert);
+        }
+        let old = std::mem::replace(&mut *inner.running.write(), Arc::clone(&running));
+        old.dispatcher.stop();
+        for alert in alerts.values() {
+            running.dispatcher.process(alert);
+        }
+        tracing::info!("alerting configuration applied");
+        Ok(())
+    }
+
+    /// Takes alerts (Alertmanager's API semantics). Valid alerts are stored durably and
+    /// routed even when others in the batch are refused; the error lists the refused ones.
+    pub async fn put_alerts(&self, posted: Vec<PostableAlert>) -> Result<()> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let resolve_timeout = {
+            let running = inner.running.read();
+            millis(running.config.global.resolve_timeout)
+        };
+        let mut errors = Vec::new();
+        let mut valid = Vec::with_capacity(posted.len());
+        for p in posted {
+            match normalize(p, now, resolve_timeout) {
+                Ok(alert) => valid.push(alert),
+                Err(reason) => {
+                    inner
+                        .metrics
+                        .alerts_invalid
+                        .with_label_values(&["validation"])
+                        .inc();
+                    errors.push(reason);
+                }
+            }
+        }
+        let _serialised = inner.intake.lock().await;
+        let mut merged = Vec::with_capacity(valid.len());
+        let mut history = Vec::new();
+        {
+            let alerts = inner.alerts.read();
+            for alert in valid {
+                let fp = alert.fingerprint();
+                let old = alerts.get(&fp);
+                let alert = match old {
+                    Some(old)
+                        if (alert.ends_at > old.starts_at && alert.ends_at < old.ends_at)
+                            || (alert.starts_at > old.starts_at
+                                && alert.starts_at < old.ends_at) =>
+                    {
+                        old.merge(&alert, now)
+                    }
+                    _ => alert,
+                };
+                let was = old.map(|o| o.resolved_at(now));
+                let is = alert.resolved_at(now);
+                if was != Some(is) {
+                    history.push(HistoryRow {
+                        id: 0,
+                        at: now,
+                        kind: "alert".to_owned(),
+                        fingerprint: Some(format!("{fp:016x}")),
+                        alertname: alert.labels.get("alertname").cloned(),
+                        service: alert.labels.get("service").cloned(),
+                        group_key: None,
+                        receiver: None,
+                        route: None,
+                        state: alert.status(now).to_owned(),
+                        outcome: None,
+                        detail: serde_json::json!({"labels": alert.labels}).to_string(),
+                    });
+                }
+                merged.push(alert);
+            }
+        }
+        let rows: Vec<AlertRow> = merged
+            .iter()
+            .map(|a| AlertRow {
+                fingerprint: fingerprint_hex(&a.labels),
+                labels: a.labels.clone(),
+                annotations: a.annotations.clone(),
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+                updated_at: a.updated_at,
+                generator_url: a.generator_url.clone(),
+                timeout: a.timeout,
+            })
+            .collect();
+        inner.store.alerting().upsert_alerts(&rows).await?;
+        for row in history {
+            inner.history.record(row);
+        }
+        let running = Arc::clone(&inner.running.read());
+        {
+            let mut alerts = inner.alerts.write();
+            for alert in &merged {
+                alerts.insert(alert.fingerprint(), alert.clone());
+            }
+        }
+        for alert in &merged {
+            let status = alert.status(now);
+            inner
+                .metrics
+                .alerts_received
+                .with_label_values(&[status])
+                .inc();
+            running.inhibitor.observe(alert);
+        }
+        for alert in &merged {
+            running.dispatcher.process(alert);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(errors.join(";")))
+        }
+    }
+
+    fn view(&self, running: &Running, alert: &Alert, now: Millis) -> AlertView {
+        let silenced_by = self.inner.silences.silenced_by(&alert.labels, now);
+        let inhibited_by: Vec<String> = running
+            .inhibitor
+            .inhibited_by(&alert.labels, now)
+            .map(|fp| vec![format!("{fp:016x}")])
+            .unwrap_or_default();
+        let mut receivers: Vec<String> = running
+            .route
+            .matches(&alert.labels)
+            .iter()
+            .map(|r| r.opts.receiver.clone())
+            .collect();
+        receivers.dedup();
+        let state = if silenced_by.is_empty() && inhibited_by.is_empty() {
+            "active"
+        } else {
+            "suppressed"
+        };
+        AlertView {
+            fingerprint: fingerprint_hex(&alert.labels),
+            alert: alert.clone(),
+            receivers,
+            silenced_by,
+            inhibited_by,
+            state,
+        }
+    }
+
+    fn keep(filter: &AlertFilter, view: &AlertView) -> bool {
+        if !all_match(&filter.matchers, &view.alert.labels) {
+            return false;
+        }
+        if !filter.silenced && !view.silenced_by.is_empty() {
+            return false;
+        }
+        if !filter.inhibited && !view.inhibited_by.is_empty() {
+            return false;
+        }
+        if !filter.active && view.state == "active" {
+            return false;
+        }
+        if let Some(re) = &filter.receiver
+            && !view.receivers.iter().any(|r| re.is_match(r))
+        {
+            return false;
+        }
+        true
+    }
+
+    /// Alerts that have not resolved, sorted by fingerprint.
+    pub fn alerts(&self, filter: &AlertFilter) -> Vec<AlertView> {
+        let now = self.inner.clock.now();
+        let running = Arc::clone(&self.inner.running.read());
+        let alerts = self.inner.alerts.read();
+        let mut out: Vec<AlertView> = alerts
+            .values()
+            .filter(|a| !a.resolved_at(now))
+            .map(|a| self.view(&running, a, now))
+            .filter(|v| Self::keep(filter, v))
+            .collect();
+        out.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        out
+    }
+
+    /// Aggregation groups with their (filtered) alerts; groups left empty are omitted.
+    pub fn groups(&self, filter: &AlertFilter) -> Vec<GroupView> {
+        let now = self.inner.clock.now();
+        let running = Arc::clone(&self.inner.running.read());
+        let alerts = self.inner.alerts.read();
+        running
+            .dispatcher
+            .groups()
+            .into_iter()
+            .filter(|g| {
+                filter
+                    .receiver
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(&g.receiver))
+            })
+            .filter_map(|g| {
+                let views: Vec<AlertView> = g
+                    .alerts
+                    .iter()
+                    .filter_map(|fp| alerts.get(fp))
+                    .filter(|a| !a.resolved_at(now))
+                    .map(|a| self.view(&running, a, now))
+                    .filter(|v| {
+                        Self::keep(
+                            &AlertFilter {
+                                receiver: None,
+                                ..filter.clone()
+                            },
+                            v,
+                        )
+                    })
+                    .collect();
+                (!views.is_empty()).then_some(GroupView {
+                    labels: g.labels,
+                    receiver: g.receiver,
+                    alerts: views,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates or updates a silence; returns its id.
+    pub async fn set_silence(&self, input: SilenceInput) -> Result<String> {
+        let now = self.inner.clock.now();
+        if input.ends_at < input.starts_at {
+            return Err(Error::Invalid(
+                "failed to create silence: start time must be before end time".to_owned(),
+            ));
+        }
+        if input.ends_at < now {
+            return Err(Error::Invalid(
+                "failed to create silence: end time can't be in the past".to_owned(),
+            ));
+        }
+        let id = self
+            .inner
+            .silences
+            .set(
+                Silence {
+                    id: input.id,
+                    matchers: input.matchers,
+                    starts_at: input.starts_at,
+                    ends_at: input.ends_at,
+                    updated_at: now,
+                    created_by: input.created_by,
+                    comment: input.comment,
+                },
+                now,
+            )
+            .await?;
+        self.record_silence(&id, "set");
+        Ok(id)
+    }
+
+    fn record_silence(&self, id: &str, state: &str) {
+        self.inner.history.record(HistoryRow {
+            id: 0,
+            at: self.inner.clock.now(),
+            kind: "silence".to_owned(),
+            fingerprint: Some(id.to_owned()),
+            alertname: None,
+            service: None,
+            group_key: None,
+            receiver: None,
+            route: None,
+            state: state.to_owned(),
+            outcome: None,
+            detail: "{}".to_owned(),
+        });
+    }
+
+    /// Expires a silence.
+    pub async fn expire_silence(&self, id: &str) -> Result<()> {
+        self.inner
+            .silences
+            .expire(id, self.inner.clock.now())
+            .await?;
+        self.record_silence(id, "expired");
+        Ok(())
+    }
+
+    /// One silence.
+    pub fn silence(&self, id: &str) -> Option<Silence> {
+        self.inner.silences.get(id)
+    }
+
+    /// Every silence.
+    pub fn silences(&self) -> Vec<Silence> {
+        self.inner.silences.list()
+    }
+
+    /// Flushes in progress.
+    pub fn busy(&self) -> usize {
+        self.inner.running.read().dispatcher.busy()
+    }
+
+    /// The clock's now.
+    pub fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+
+    /// Receiver names of the configuration in force.
+    pub fn receivers(&self) -> Vec<String> {
+        self.inner
+            .running
+            .read()
+            .config
+            .receivers
+            .iter()
+            .map(|r| r.value.name.clone())
+            .collect()
+    }
+
+    /// The state store (history queries).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Writes queued history now (tests, shutdown).
+    pub async fn flush_history(&self) {
+        self.inner.history.flush().await;
+    }
+
+    /// Stops routing and writes what is queued.
+    pub async fn stop(&self) {
+        self.inner.stop.cancel();
+        self.inner.running.read().dispatcher.stop();
+        self.inner.history.flush().await;
+    }
+}
+
+fn valid_label_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit()))
+}
+
+/// Alertmanager's API defaults and validation.
+fn normalize(
+    p: PostableAlert,
+    now: Millis,
+    resolve_timeout: Millis,
+) -> std::result::Result<Alert, String> {
+    let ends_at = p.ends_at.filter(|&t| t != ZERO_TIME);
+    let starts_at = match (p.starts_at.filter(|&t| t != ZERO_TIME), ends_at) {
+        (Some(s), _) => s,
+        (None, Some(e)) if e < now => e,
+        (None, _) => now,
+    };
+    let (ends_at, timeout) = match ends_at {
+        Some(e) => (e, false),
+        None => (now + resolve_timeout, true),
+    };
+    let alert = Alert {
+        labels: p
+            .labels
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
+        annotations: p.annotations,
+        starts_at,
+        ends_at,
+        updated_at: now,
+        generator_url: p.generator_url,
+        timeout,
+    };
+    if alert.labels.is_empty() {
+        return Err("at least one label pair required".to_owned());
+    }
+    if let Some(bad) = alert.labels.keys().find(|n| !valid_label_name(n)) {
+        return Err(format!("invalid label set: invalid name {bad:?}"));
+    }
+    if alert.ends_at < alert.starts_at {
+        return Err("start time must be before end time".to_owned());
+    }
+    Ok(alert)
+}
+
+fn read_url_file(base: &Path, file: &str) -> Result<String> {
+    let path = if Path::new(file).is_absolute() {
+        PathBuf::from(file)
+    } else {
+        base.join(file)
+    };
+    std::fs::read_to_string(&path)
+        .map(|text| text.trim().to_owned())
+        .map_err(|err| {
+            Error::Invalid(format!(
+                "cannot read webhook url_file {}: {err}",
+                path.display()
+            ))
+        })
+}
+
+fn build(
+    config: &AlertmanagerConfig,
+    deps: &PipelineDeps,
+    silences: &Arc<Silences>,
+    options: &AlertingOptions,
+    clock: &SharedClock,
+    metrics: &AlertingMetrics,
+    after_restart: bool,
+) -> Result<Arc<Running>> {
+    let route = Route::from_config(&config.route);
+    let inhibitor = Arc::new(Inhibitor::new(&config.inhibit_rules));
+    let mut receivers: HashMap<String, Vec<Arc<IntegrationStage>>> = HashMap::new();
+    for receiver in &config.receivers {
+        let r = &receiver.value;
+        let mut stages = Vec::new();
+        for (index, w) in r.webhook_configs.iter().enumerate() {
+            let url = match (&w.url, &w.url_file) {
+                (Some(url), _) => url.expose().to_owned(),
+                (None, Some(file)) => read_url_file(&options.base_dir, file)?,
+                (None, None) => continue,
+            };
+            let integration: Arc<dyn Integration> = Arc::new(Webhook {
+                url,
+                max_alerts: w.max_alerts,
+                send_resolved: w.send_resolved,
+                index,
+                external_url: options.external_url.clone(),
+                http: Arc::clone(&options.http),
+            });
+            stages.push(Arc::new(IntegrationStage::new(
+                &r.name,
+                integration,
+                deps.clone(),
+            )));
+        }
+        receivers.insert(r.name.clone(), stages);
+    }
+    let intervals: BTreeMap<String, Vec<crate::timeinterval::TimeInterval>> = config.intervals();
+    let pipeline: Arc<dyn Stage> = Arc::new(MultiStage(vec![
+        Arc::new(MuteStage(Arc::new(InhibitMuter(Arc::clone(&inhibitor))))),
+        Arc::new(TimeIntervalStage {
+            intervals: Arc::new(intervals),
+        }),
+        Arc::new(MuteStage(Arc::new(SilenceMuter(Arc::clone(silences))))),
+        Arc::new(RoutingStage {
+            receivers,
+            history: deps.history.clone(),
+            clock: Arc::clone(clock),
+        }),
+    ]));
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&route),
+        pipeline,
+        Arc::clone(clock),
+        metrics.clone(),
+        after_restart,
+    );
+    Ok(Arc::new(Running {
+        config: config.clone(),
+        route,
+        inhibitor,
+        dispatcher,
+    }))
+}
+
+async fn maintain(inner: Arc<Inner>) {
+    let mut maintenance = tokio::time::interval(inner.options.maintenance_interval);
+    let mut gc = tokio::time::interval(inner.options.gc_interval);
+    maintenance.tick().await;
+    gc.tick().await;
+    loop {
+        tokio::select! {
+            _ = maintenance.tick() => {
+                let now = inner.clock.now();
+                inner.running.read().dispatcher.remove_empty_groups();
+                let running = Arc::clone(&inner.running.read());
+                let (mut active, mut suppressed) = (0i64, 0i64);
+                for a in inner.alerts.read().values().filter(|a| !a.resolved_at(now)) {
+                    let muted = running.inhibitor.inhibited_by(&a.labels, now).is_some()
+                        || !inner.silences.silenced_by(&a.labels, now).is_empty();
+                    if muted { suppressed += 1 } else { active += 1 }
+                }
+                inner.metrics.alerts.with_label_values(&["active"]).set(active);
+                inner.metrics.alerts.with_label_values(&["suppressed"]).set(suppressed);
+                let mut states: BTreeMap<&str, i64> = BTreeMap::from([("active", 0), ("pending", 0), ("expired", 0)]);
+                for s in inner.silences.list() {
+                    *states.entry(s.state(now).as_str()).or_default() += 1;
+                }
+                for (state, n) in states {
+                    inner.metrics.silences.with_label_values(&[state]).set(n);
+                }
+            }
+            _ = gc.tick() => gc_once(&inner).await,
+            () = inner.stop.cancelled() => return,
+        }
+    }
+}
+
+/// Forgets resolved alerts (as Alertmanager's provider GC) and expired state.
+async fn gc_once(inner: &Inner) {
+    let now = inner.clock.now();
+    let _serialised = inner.intake.lock().await;
+    let resolved: Vec<Alert> = inner
+        .alerts
+        .read()
+        .values()
+        .filter(|a| a.resolved_at(now))
+        .cloned()
+        .collect();
+    let fps: Vec<String> = resolved
+        .iter()
+        .map(|a| fingerprint_hex(&a.labels))
+        .collect();
+    if let Err(error) = inner.store.alerting().delete_alerts(&fps).await {
+        tracing::error!(%error, "cannot delete resolved alerts from the state store");
+        return;
+    }
+    let running = Arc::clone(&inner.running.read());
+    {
+        let mut alerts = inner.alerts.write();
+        for a in &resolved {
+            let fp = fingerprint(&a.labels);
+            alerts.remove(&fp);
+            running.inhibitor.forget(a);
+            running.dispatcher.forget(fp);
+        }
+    }
+    let retention = i64::try_from(inner.options.retention.as_millis()).unwrap_or(i64::MAX);
+    for result in [
+        inner.nflog.gc(now).await,
+        inner.silences.gc(now, retention).await,
+        inner
+            .store
+            .alerting()
+            .prune_history(now - retention)
+            .await
+            .map(|_| ())
+            .map_err(Error::from),
+    ] {
+        if let Err(error) = result {
+            tracing::error!(%error, "alerting garbage collection failed");
+        }
+    }
+    let _ = BTreeSet::<u8>::new();
+}
