@@ -154,6 +154,9 @@ mod tests {
         assert!(is_read(&Method::POST, "/api/v1/query"));
         assert!(!is_read(&Method::POST, "/api/v1/write"));
         assert!(!is_read(&Method::POST, "/api/v2/silences"));
+        assert!(!is_read(&Method::POST, "/api/v2/alerts"));
+        assert!(!is_read(&Method::DELETE, "/api/v2/silence/x"));
+        assert!(is_read(&Method::GET, "/api/v2/alerts"));
         assert!(!is_read(&Method::GET, "/api/v1/admin/tsdb/snapshot"));
     }
 }

@@ -6,11 +6,14 @@
 //! This crate must not depend on storage or pipeline internals: it sees them only through the
 //! traits in [`AppState`] ([`Reloader`], `tocsin_model::storage::Queryable`, ...).
 
+mod alertmanager;
 mod auth;
 mod error;
 mod home;
+mod ingest;
 mod lifecycle;
 mod metrics;
+mod prometheus;
 mod security;
 mod server;
 mod tls;
@@ -21,10 +24,13 @@ use axum::Router;
 use axum::routing::{get, post};
 use tocsin_telemetry::{BuildInfo, Registry};
 
+pub use crate::alertmanager::{AlertmanagerApi, ApiFuture, ApiResult, Params, parse_query};
 pub use crate::auth::Principal;
 pub use crate::error::{Error, Result};
+pub use crate::ingest::{IngestApi, RemoteWriteFuture, RemoteWriteRequest, RemoteWriteResponse};
 pub use crate::lifecycle::{Readiness, ReloadFuture, Reloader};
 pub use crate::metrics::HttpMetrics;
+pub use crate::prometheus::{PrometheusApi, PrometheusStatus, RuntimeInfo};
 pub use crate::security::{SecurityHandle, WebSecurity};
 pub use crate::server::{ServeOptions, serve};
 
@@ -40,6 +46,14 @@ pub struct AppState {
     /// The time-series store, once the server has one; endpoints that read it answer 503
     /// while it is `None`.
     pub storage: Option<Arc<dyn tocsin_model::storage::Queryable>>,
+    /// The ingest stage (remote_write, scrape targets); its endpoints answer 503 while it
+    /// is `None`.
+    pub ingest: Option<Arc<dyn IngestApi>>,
+    /// The alerting stage (Alertmanager API v2); its endpoints answer 503 while it is `None`.
+    pub alerting: Option<Arc<dyn AlertmanagerApi>>,
+    /// The PromQL engine and status sources of the Prometheus API (`/api/v1/query`, ...);
+    /// those endpoints answer 503 while it is `None`.
+    pub prometheus: Option<PrometheusApi>,
     /// Self-metrics served at `/metrics`.
     pub registry: Registry,
     /// Request counters and latencies.
@@ -65,6 +79,25 @@ pub fn router(state: AppState) -> Router {
         .route("/-/healthy", get(lifecycle::healthy))
         .route("/-/ready", get(lifecycle::ready))
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
+        .route("/api/v1/write", post(ingest::remote_write))
+        .route("/api/v1/targets", get(ingest::targets))
+        .route(
+            "/api/v2/alerts",
+            get(alertmanager::get_alerts).post(alertmanager::post_alerts),
+        )
+        .route("/api/v2/alerts/groups", get(alertmanager::get_groups))
+        .route(
+            "/api/v2/silences",
+            get(alertmanager::get_silences).post(alertmanager::post_silence),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(alertmanager::get_silence).delete(alertmanager::delete_silence),
+        )
+        .route("/api/v2/status", get(alertmanager::status))
+        .route("/api/v2/receivers", get(alertmanager::receivers))
+        .route("/api/tocsin/v1/alerts/history", get(alertmanager::history))
+        .merge(prometheus::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -17,6 +17,20 @@ pub struct AlertingConfig {
     /// External Alertmanagers (API v2) that also receive alerts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// tocsin: the Alertmanager configuration file of tocsin's own router (relative to
+    /// tocsin.yml). Without it, alerts are grouped by alertname and only recorded in history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
+    /// tocsin: URL of tocsin as users reach it, for links in notifications (`externalURL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<String>,
+    /// tocsin: URL prefixes notifications may be sent to; empty allows any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_urls: Vec<String>,
+    /// tocsin: refuse to notify loopback, private and link-local addresses (no SSRF into the
+    /// host's network).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub block_private_networks: bool,
 }
 
 /// Alertmanager API version.

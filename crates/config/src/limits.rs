@@ -81,6 +81,11 @@ ingest_limits! {
     /// Request body after decompression; checked against the declared length before
     /// decompressing.
     max_decompressed_body_size: ByteSize = ByteSize(128 << 20),
+    /// Samples timestamped further ahead of the receiver's clock are refused (0 = no limit).
+    creation_grace_period: Duration = Duration::from_secs(600),
+    /// A series counts as active (towards the series limits) until it has received no
+    /// sample for this long.
+    active_series_idle_timeout: Duration = Duration::from_secs(3600),
 }
 
 /// `limits.query:` protections; Prometheus's defaults.
@@ -188,6 +193,7 @@ mod tests {
         .unwrap();
         let a = limits.ingest_for("team-a");
         assert_eq!((a.rate, a.burst), (50, 2000));
+        assert_eq!(a.creation_grace_period, Duration::from_secs(600));
         let other = limits.ingest_for("someone-else");
         assert_eq!(other.rate, 1000);
     }

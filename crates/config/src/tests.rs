@@ -93,6 +93,7 @@ const BAD: &[(&str, u64, u64, &str)] = &[
     ("yaml_syntax.bad.yml", 3, 2, ""),
     ("bad_tenant.bad.yml", 4, 5, "tenant id"),
     ("negative_limit.bad.yml", 3, 28, ""),
+    ("bad_grace_period.bad.yml", 3, 28, "invalid duration"),
     ("wrong_type.bad.yml", 1, 17, ""),
 ];
 

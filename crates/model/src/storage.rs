@@ -108,6 +108,22 @@ pub trait Appender: Send {
         v: f64,
     ) -> std::result::Result<SeriesRef, AppendError>;
 
+    /// Stages one sample for a series known only by the non-zero ref an earlier `append`
+    /// returned, without its labels: the hot path of ingestion, where the same series repeat
+    /// every few seconds and building their labels would cost more than storing the sample.
+    /// Returns `None` when the store does not know `series` (it never handed it out, or has
+    /// since dropped the series); the caller then calls [`Appender::append`] with the
+    /// labels. Refs must never be reused for another series. The default knows no refs.
+    fn append_by_ref(
+        &mut self,
+        series: SeriesRef,
+        t: Timestamp,
+        v: f64,
+    ) -> Option<std::result::Result<SeriesRef, AppendError>> {
+        let _ = (series, t, v);
+        None
+    }
+
     /// Makes the batch durable (per the store's sync policy) and visible to queries.
     fn commit(self: Box<Self>) -> Result<CommitSummary>;
 }

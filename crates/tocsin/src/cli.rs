@@ -34,6 +34,63 @@ pub enum Command {
     Check(CheckCommand),
     /// Print version and build information.
     Version,
+    /// Alerts of a running server.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Load generators and benchmarks against running servers.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Inspect and dump the embedded time-series store.
+    #[command(subcommand)]
+    Tsdb(TsdbCommand),
+    /// Import historical data into blocks of a data directory.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Evaluate a PromQL expression at one time against a server.
+    Query(QueryArgs),
+    /// Evaluate a PromQL expression over a time range against a server.
+    QueryRange(QueryRangeArgs),
+    /// Collect this host's metrics and push them with remote_write, queueing on disk
+    /// while the receiver is unreachable.
+    Agent(AgentArgs),
+}
+
+/// `tocsin query` flags.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The PromQL expression.
+    pub expr: String,
+    /// Evaluation time: Unix seconds or RFC 3339 (default: now).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub server: String,
+    /// Print the server's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tocsin query-range` flags.
+#[derive(Debug, Args)]
+pub struct QueryRangeArgs {
+    /// The PromQL expression.
+    pub expr: String,
+    /// Start: Unix seconds or RFC 3339.
+    #[arg(long)]
+    pub start: String,
+    /// End: Unix seconds or RFC 3339.
+    #[arg(long)]
+    pub end: String,
+    /// Resolution: a duration (`15s`, `1m`) or seconds.
+    #[arg(long)]
+    pub step: String,
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub server: String,
+    /// Print the server's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tocsin server` flags.
@@ -57,13 +114,224 @@ pub struct ServerArgs {
     pub shutdown_timeout: tocsin_config::Duration,
 }
 
+/// `tocsin alerts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Every alert state change and notification (with its outcome), newest first.
+    History(AlertsHistoryArgs),
+}
+
+/// `tocsin alerts history` flags.
+#[derive(Debug, Args)]
+pub struct AlertsHistoryArgs {
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub url: String,
+    /// Only `alert`, `notification` or `silence` records.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this alertname.
+    #[arg(long)]
+    pub alertname: Option<String>,
+    /// Only this receiver (`name` or `name/integration/index`).
+    #[arg(long)]
+    pub receiver: Option<String>,
+    /// From this instant (RFC 3339 or Unix seconds).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Most records.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Output: text, or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
 /// `tocsin check` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CheckCommand {
+    /// Check Alertmanager configuration files (the file `alerting.config_file` names), like
+    /// `amtool check-config`; errors say file:line:column.
+    Alertmanager {
+        /// Files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Check tocsin.yml files: syntax, every field, and the files they name (TLS, tokens).
     Config {
         /// Files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// `tocsin bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Send node_exporter-like series to any remote_write receiver as fast as it accepts
+    /// them; report accepted samples/s, errors by status and latency percentiles.
+    RemoteWrite(RemoteWriteBenchArgs),
+    /// Append to an embedded time-series store the way `promtool tsdb bench write` does
+    /// (batches of 1000 series, 100 scrapes per round, WAL on, compaction off) and print
+    /// the same figures.
+    Tsdb(TsdbBenchArgs),
+}
+
+/// `tocsin bench tsdb` flags (named like `promtool tsdb bench write`'s).
+#[derive(Debug, Args)]
+pub struct TsdbBenchArgs {
+    /// Series to write (promtool: --metrics).
+    #[arg(long, alias = "metrics", default_value_t = 10_000)]
+    pub series: usize,
+
+    /// Scrapes to simulate.
+    #[arg(long, default_value_t = 3000)]
+    pub scrapes: usize,
+
+    /// Where the store is written (removed first).
+    #[arg(long, default_value = "benchout")]
+    pub out: PathBuf,
+
+    /// Label sets, one JSON object per line (promtool's 20kseries.json format); without
+    /// it, node_exporter-like label sets are generated.
+    pub file: Option<PathBuf>,
+}
+
+/// `tocsin tsdb` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TsdbCommand {
+    /// Blocks, head, WAL, series, samples, bytes per sample and the highest label
+    /// cardinalities of a store (the server must not be running, or use a copy).
+    Inspect {
+        /// The server's data directory (or its tsdb/ directory).
+        #[arg(long, default_value = "data", env = "TOCSIN_DATA_DIR")]
+        data_dir: PathBuf,
+        /// How many entries each top-cardinality list shows.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
+    /// Print samples as `{labels} value timestamp_ms`, one per line, like
+    /// `promtool tsdb dump`.
+    Dump {
+        /// The server's data directory (or its tsdb/ directory).
+        #[arg(long, default_value = "data", env = "TOCSIN_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Series selector, e.g. `up{job="node"}` (default: every series).
+        #[arg(long = "match")]
+        selector: Option<String>,
+        /// Earliest timestamp in milliseconds.
+        #[arg(long, allow_hyphen_values = true)]
+        min_time: Option<i64>,
+        /// Latest timestamp in milliseconds.
+        #[arg(long, allow_hyphen_values = true)]
+        max_time: Option<i64>,
+    },
+}
+
+/// `tocsin bench remote-write` flags.
+#[derive(Debug, Args)]
+pub struct RemoteWriteBenchArgs {
+    /// The receiver's remote_write URL.
+    #[arg(long, default_value = "http://127.0.0.1:9095/api/v1/write")]
+    pub url: String,
+
+    /// Active series (about 100 per simulated host).
+    #[arg(long, default_value_t = 100_000)]
+    pub series: usize,
+
+    /// How long to measure, after a first round that creates every series.
+    #[arg(long, default_value = "30s")]
+    pub duration: tocsin_config::Duration,
+
+    /// Requests in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Samples per request.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+
+    /// X-Scope-OrgID to send.
+    #[arg(long)]
+    pub tenant: Option<String>,
+
+    /// Output: text, or json for scripts.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+/// `tocsin import` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Write an OpenMetrics file (every sample with a timestamp, ending in `# EOF`) into
+    /// blocks, like `promtool tsdb create-blocks-from openmetrics`. The server serves them
+    /// after its next start.
+    Openmetrics {
+        /// The OpenMetrics file.
+        file: PathBuf,
+        /// The server's data directory.
+        #[arg(long, default_value = "data", env = "TOCSIN_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Span of each block.
+        #[arg(long, default_value = "2h")]
+        block_duration: tocsin_config::Duration,
+    },
+}
+
+/// `tocsin agent` flags.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The receiver's remote_write URL (tocsin, Prometheus, VictoriaMetrics, Mimir, ...).
+    #[arg(long, env = "TOCSIN_AGENT_URL")]
+    pub url: String,
+
+    /// X-Scope-OrgID to send.
+    #[arg(long, env = "TOCSIN_AGENT_TENANT")]
+    pub tenant: Option<String>,
+
+    /// How often to collect.
+    #[arg(long, default_value = "15s")]
+    pub interval: tocsin_config::Duration,
+
+    /// Where requests wait until the receiver acknowledges them.
+    #[arg(long, default_value = "agent-queue")]
+    pub queue_dir: PathBuf,
+
+    /// Largest queue on disk; the oldest requests are dropped (and logged) beyond it.
+    #[arg(long, default_value = "512MB")]
+    pub max_queue_size: tocsin_config::ByteSize,
+
+    /// A label for every series, `name=value` (repeatable). Default: instance=<hostname>,
+    /// job=node.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+
+    /// procfs to read.
+    #[arg(long, default_value = "/proc")]
+    pub procfs: PathBuf,
+
+    /// How many processes to report by memory and by CPU (0 = none).
+    #[arg(long, default_value_t = 5)]
+    pub top_processes: usize,
+
+    /// Count log lines: `FILE::RULE::REGEX` (repeatable); named groups of the regex become
+    /// labels of `tocsin_agent_log_matches_total{file,rule,...}`.
+    #[arg(long = "log-rule")]
+    pub log_rules: Vec<String>,
+
+    /// Probe `http(s)://...`, `tcp://host:port` or `dns://name` (repeatable).
+    #[arg(long = "probe")]
+    pub probes: Vec<String>,
+
+    /// Attempts fired at once per probe round.
+    #[arg(long, default_value_t = 10)]
+    pub probe_concurrency: usize,
+
+    /// How often probes run.
+    #[arg(long, default_value = "30s")]
+    pub probe_interval: tocsin_config::Duration,
+
+    /// Time allowed for one probe attempt.
+    #[arg(long, default_value = "5s")]
+    pub probe_timeout: tocsin_config::Duration,
 }

@@ -1,13 +1,21 @@
 //! One module per subcommand.
 
+mod agent;
+mod alerts;
+mod bench;
 mod check;
+mod import;
+mod query;
+mod tsdb;
 mod version;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{CheckCommand, Cli, Command};
+use crate::cli::{
+    AlertsCommand, BenchCommand, CheckCommand, Cli, Command, ImportCommand, TsdbCommand,
+};
 
 /// Runs the chosen subcommand.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -19,9 +27,32 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
+        Command::Check(CheckCommand::Alertmanager { files }) => Ok(check::alertmanager(&files)),
+        Command::Alerts(AlertsCommand::History(args)) => alerts::history(&args),
         Command::Version => {
             version::print();
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::RemoteWrite(args)) => bench::remote_write(&args),
+        Command::Bench(BenchCommand::Tsdb(args)) => tsdb::bench(&args),
+        Command::Tsdb(TsdbCommand::Inspect { data_dir, top }) => tsdb::inspect(&data_dir, top),
+        Command::Tsdb(TsdbCommand::Dump {
+            data_dir,
+            selector,
+            min_time,
+            max_time,
+        }) => tsdb::dump(&data_dir, selector.as_deref(), min_time, max_time),
+        Command::Query(args) => query::instant(&args),
+        Command::QueryRange(args) => query::range(&args),
+        Command::Agent(args) => {
+            tocsin_telemetry::init_logging(cli.log_format, &cli.log_level)
+                .context("cannot set up logging")?;
+            agent::run(&args)
+        }
+        Command::Import(ImportCommand::Openmetrics {
+            file,
+            data_dir,
+            block_duration,
+        }) => import::openmetrics(&file, &data_dir, block_duration),
     }
 }

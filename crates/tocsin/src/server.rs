@@ -2,10 +2,14 @@
 //! them together through their traits, serves HTTP, and on SIGINT/SIGTERM shuts down in
 //! order (stop accepting, finish requests in flight, then flush stages).
 
+mod alerting;
 mod config_source;
 mod data_dir;
+mod ingest;
+mod query;
 mod reload;
 mod signals;
+mod storage;
 
 use std::sync::Arc;
 
@@ -54,12 +58,55 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .map_err(|err| anyhow::anyhow!("{}: {err}", source))?,
     );
     let tls = security.current().tls_enabled();
+    let storage =
+        storage::StorageStage::open(data_dir.path(), &config.storage.tsdb, &registry).await?;
+    // Ingestion writes into the time-series store and acknowledges only what it committed;
+    // without a durable store it does not run (503). The store is wired here with #3.
+    let appendable: Option<Arc<dyn tocsin_model::storage::Appendable>> = Some(storage.appendable());
+    let ingest = match appendable {
+        Some(store) => Some(ingest::IngestStage::start(
+            &config,
+            store,
+            &registry,
+            source.base_dir(),
+        )?),
+        None => {
+            if !config.scrape_configs.is_empty() {
+                tracing::warn!("no time-series store in this build; scrape_configs have no effect");
+            }
+            None
+        }
+    };
+    // Alert routing: the state store (silences, notification log, alert state, history)
+    // and the router built from the Alertmanager file that alerting.config_file names.
+    let alerting = alerting::AlertingStage::start(
+        &config,
+        source.base_dir(),
+        data_dir.path(),
+        &registry,
+        format!("http://{}", args.listen),
+    )
+    .await?;
+    let alerting_base_dir = source.base_dir().to_path_buf();
     let reloader = Arc::new(ConfigReloader::new(
         source,
         config,
         security.clone(),
         &registry,
     )?);
+    if let Some(stage) = &ingest {
+        let stage = Arc::clone(stage);
+        reloader.on_reload(Box::new(move |config| stage.reload(config)));
+    }
+
+    {
+        let stage = Arc::clone(&alerting);
+        reloader.on_reload(Box::new(move |config| {
+            stage.reload(config, &alerting_base_dir)
+        }));
+    }
+
+    let prometheus = query::start(&args, &reloader.current(), &reloader);
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -78,8 +125,12 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         readiness: Arc::clone(&readiness),
         security: security.clone(),
         reloader: Arc::clone(&reloader) as Arc<dyn tocsin_api::Reloader>,
-        // The time-series store is wired here when it lands (#3).
-        storage: None,
+        storage: Some(storage.queryable()),
+        prometheus: Some(prometheus),
+        ingest: ingest
+            .clone()
+            .map(|stage| stage as Arc<dyn tocsin_api::IngestApi>),
+        alerting: Some(Arc::clone(&alerting) as Arc<dyn tocsin_api::AlertmanagerApi>),
         registry,
         http_metrics,
         build: BUILD,
@@ -113,39 +164,39 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     signal_task.abort();
 
     // Stages flush their state here, in reverse order of the data flow, as they land.
+    // Alerting first: every acknowledged alert and silence is already in the state store;
+    // this stops the group timers and writes queued history.
+    alerting.stop().await;
+    if let Some(stage) = &ingest {
+        stage.stop().await;
+    }
+    // After ingestion stopped: everything acknowledged is in the WAL; close fsyncs it.
+    storage.stop().await;
     drop(data_dir);
     tracing::info!("tocsin stopped");
     Ok(())
+}
+
+/// Loads the Alertmanager file `alerting.config_file` names, for `tocsin check config`.
+pub(crate) fn check_alertmanager_reference(
+    config: &Config,
+    base_dir: &std::path::Path,
+) -> Result<(), String> {
+    alerting::load_alertmanager_config(config, base_dir).map(|_| ())
 }
 
 /// Sections that are parsed and validated now but whose stage is not built yet: say so
 /// rather than silently ignore them.
 fn warn_about_sections_not_in_effect(config: &Config) {
     let pending = [
-        (
-            "global",
-            config.global != tocsin_config::GlobalConfig::default(),
-        ),
-        (
-            "storage.tsdb",
-            config.storage.tsdb != tocsin_config::TsdbConfig::default(),
-        ),
-        (
-            "limits",
-            config.limits != tocsin_config::LimitsConfig::default(),
-        ),
-        ("scrape_configs", !config.scrape_configs.is_empty()),
         ("rule_files", !config.rule_files.is_empty()),
         ("slo_files", !config.slo_files.is_empty()),
         (
-            "alerting",
-            config.alerting != tocsin_config::AlertingConfig::default(),
+            "alerting.alertmanagers",
+            !config.alerting.alertmanagers.is_empty()
+                || !config.alerting.alert_relabel_configs.is_empty(),
         ),
         ("oncall.files", !config.oncall.files.is_empty()),
-        (
-            "storage.state",
-            config.storage.state != tocsin_config::StateStore::default(),
-        ),
     ];
     for (section, configured) in pending {
         if configured {

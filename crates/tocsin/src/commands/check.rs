@@ -39,5 +39,35 @@ fn check_one(file: &Path) -> Result<(), String> {
     let base_dir = file.parent().unwrap_or(Path::new("."));
     WebSecurity::from_config(&config.web, base_dir)
         .map_err(|err| format!("{}: {err}", file.display()))?;
+    crate::server::check_alertmanager_reference(&config, base_dir)?;
     Ok(())
+}
+
+/// Checks Alertmanager configuration files like `amtool check-config`.
+pub(crate) fn alertmanager(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        output::line(&format!("Checking {}", file.display()));
+        match tocsin_alerting::config::AlertmanagerConfig::load(file) {
+            Ok(config) => output::line(&format!(
+                "  SUCCESS: {} is valid Alertmanager configuration ({} receivers, {} inhibit rules)",
+                file.display(),
+                config.receivers.len(),
+                config.inhibit_rules.len()
+            )),
+            Err(err) => {
+                failed = true;
+                output::line(&format!("  FAILED: {}", file.display()));
+                output::detail(&match &err.snippet {
+                    Some(snippet) => format!("{err}\n{snippet}"),
+                    None => err.to_string(),
+                });
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

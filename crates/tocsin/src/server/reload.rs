@@ -8,6 +8,9 @@ use tocsin_telemetry::{Gauge, IntGauge, Registry};
 
 use super::config_source::ConfigSource;
 
+/// A stage's reaction to a new configuration; the error says what it could not apply.
+pub(crate) type ReloadHook = Box<dyn Fn(&Config) -> Result<(), String> + Send + Sync>;
+
 /// Re-reads the configuration on `/-/reload` and SIGHUP and applies it to every stage; a bad
 /// file leaves the running configuration untouched and says why.
 pub(crate) struct ConfigReloader {
@@ -18,6 +21,8 @@ pub(crate) struct ConfigReloader {
     in_progress: tokio::sync::Mutex<()>,
     last_successful: IntGauge,
     last_success_time: Gauge,
+    // Stages that apply the new configuration themselves (ingest limits and scrape jobs).
+    hooks: parking_lot::Mutex<Vec<ReloadHook>>,
 }
 
 impl ConfigReloader {
@@ -44,13 +49,32 @@ impl ConfigReloader {
             in_progress: tokio::sync::Mutex::new(()),
             last_successful,
             last_success_time,
+            hooks: parking_lot::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Registers a stage to be given every configuration that loads successfully.
+    pub(crate) fn on_reload(&self, hook: ReloadHook) {
+        self.hooks.lock().push(hook);
     }
 
     /// The configuration in force.
     #[allow(dead_code)] // Read by the stages as they land.
     pub(crate) fn current(&self) -> Arc<Config> {
         self.current.load_full()
+    }
+
+    /// Whether the last reload attempt succeeded (for `/api/v1/status/runtimeinfo`).
+    pub(crate) fn last_reload_successful(&self) -> bool {
+        self.last_successful.get() == 1
+    }
+
+    /// When the configuration was last loaded, RFC 3339.
+    pub(crate) fn last_success_time(&self) -> String {
+        let secs = self.last_success_time.get();
+        jiff::Timestamp::from_millisecond((secs * 1000.0) as i64)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
     }
 
     async fn apply(&self) -> Result<(), String> {
@@ -68,7 +92,19 @@ impl ConfigReloader {
         match prepared {
             Ok((config, security)) => {
                 self.security.replace(security);
+                let problems: Vec<String> = self
+                    .hooks
+                    .lock()
+                    .iter()
+                    .filter_map(|hook| hook(&config).err())
+                    .collect();
                 self.current.store(Arc::new(config));
+                if !problems.is_empty() {
+                    let reason = problems.join("; ");
+                    self.last_successful.set(0);
+                    tracing::error!(config = %self.source, %reason, "configuration reloaded, but some of it could not be applied");
+                    return Err(reason);
+                }
                 self.last_successful.set(1);
                 self.last_success_time.set(unix_now());
                 tracing::info!(config = %self.source, "configuration reloaded");

@@ -8,13 +8,44 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tocsin-config", &[]),
     ("tocsin-telemetry", &[]),
     ("tocsin-model", &[]),
+    ("tocsin-tsdb", &["tocsin-model", "tocsin-telemetry"]),
+    (
+        "tocsin-ingest",
+        &["tocsin-config", "tocsin-model", "tocsin-telemetry"],
+    ),
+    ("tocsin-promql", &["tocsin-model"]),
+    ("tocsin-store", &["tocsin-config"]),
+    (
+        "tocsin-alerting",
+        &[
+            "tocsin-config",
+            "tocsin-model",
+            "tocsin-store",
+            "tocsin-telemetry",
+        ],
+    ),
     (
         "tocsin-api",
-        &["tocsin-config", "tocsin-model", "tocsin-telemetry"],
+        &[
+            "tocsin-config",
+            "tocsin-model",
+            "tocsin-promql",
+            "tocsin-telemetry",
+        ],
     ),
     (
         "tocsin",
-        &["tocsin-api", "tocsin-config", "tocsin-telemetry"],
+        &[
+            "tocsin-alerting",
+            "tocsin-api",
+            "tocsin-config",
+            "tocsin-ingest",
+            "tocsin-model",
+            "tocsin-promql",
+            "tocsin-store",
+            "tocsin-telemetry",
+            "tocsin-tsdb",
+        ],
     ),
 ];
 

@@ -14,9 +14,13 @@
     reason = "tests tell the runner's output why they skipped"
 )]
 
+mod alerting;
 mod architecture;
 mod check;
 mod cli;
+mod import;
+mod ingest;
 mod server;
 mod support;
 mod tls;
+mod tsdb;
