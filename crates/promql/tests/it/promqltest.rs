@@ -1,5 +1,6 @@
-//! Runs Prometheus's own PromQL test suite (`../shared/testdata/promqltest/*.test`, the DSL of
-//! its `README.upstream.md`) against our engine over `MemStorage`.
+//! Runs Prometheus's own PromQL test suite (`testdata/promqltest/*.test`, vendored unchanged
+//! with its licence and NOTICE; the DSL is in its `README.upstream.md`) against our engine over
+//! `MemStorage`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,10 +14,7 @@ use tocsin_model::{Labels, STALE_NAN};
 use tocsin_promql::functions::math::almost_equal;
 use tocsin_promql::{Engine, EngineOptions, QueryLimits, Value};
 
-const DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/testdata/promqltest"
-);
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/promqltest");
 
 /// Files whose every case (except those needing native histograms) must pass.
 const IN_SCOPE: &[&str] = &[
