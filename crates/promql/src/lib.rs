@@ -17,6 +17,7 @@ mod engine;
 mod error;
 mod eval;
 pub mod functions;
+mod parallel;
 mod position;
 mod value;
 

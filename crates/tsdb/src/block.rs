@@ -126,10 +126,16 @@ impl Block {
         maxt: i64,
         on_corrupt: &CorruptionHook,
     ) -> Result<Vec<SeriesChunks>> {
-        let ordinals = postings::select(&self.index, matchers);
-        let mut out = Vec::with_capacity(ordinals.len() as usize);
-        for ordinal in ordinals {
-            let series = self.series_chunks(ordinal, mint, maxt, on_corrupt)?;
+        let ordinals: Vec<u32> = postings::select(&self.index, matchers)
+            .into_iter()
+            .collect();
+        // Decoding labels from the symbol table is most of a large select: spread it.
+        let found = crate::parallel::map(ordinals, 512, |ordinal| {
+            self.series_chunks(ordinal, mint, maxt, on_corrupt)
+        });
+        let mut out = Vec::with_capacity(found.len());
+        for series in found {
+            let series = series?;
             if !series.chunks.is_empty() {
                 out.push(series);
             }

@@ -33,6 +33,7 @@ pub mod head;
 mod metrics;
 mod mmap;
 mod options;
+mod parallel;
 mod postings;
 pub mod query;
 pub mod wal;

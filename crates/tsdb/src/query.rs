@@ -135,6 +135,8 @@ impl ChunkSeriesIter {
             .load()
             .and_then(|b| chunkenc::decode(chunk.encoding, &b))
         {
+            // One chunk per group is the common case: keep its buffer rather than copy it.
+            Ok(samples) if out.is_empty() => *out = samples,
             Ok(samples) => out.extend(samples),
             Err(err) => (self.on_corrupt)(&err.to_string()),
         }

@@ -2,18 +2,23 @@
 //! functions (series by series), and the few that need whole vectors per step.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use promql_parser::parser::{Call, Expr};
 use tocsin_model::{Labels, MatchType};
 
 use super::selector::matcher_sets;
 use super::{Cursors, Evaluator, NAME, OutBuilder, RangeSource, SSeries, Val, merge_same_labelset};
-use crate::error::{Result, exec};
+use crate::error::{Error, Result, exec};
 use crate::functions::histogram::{Bucket, bucket_fraction, bucket_quantile, parse_le};
 use crate::functions::labels::{Replace, compare_by_labels, join};
 use crate::functions::math::{format_go_g, format_openmetrics_float, go_max, go_min};
 use crate::functions::{instant, range};
+use crate::parallel;
 use crate::value::Point;
+
+/// Series per task handed to the pool (handing one over costs a few µs).
+const SERIES_PER_TASK: usize = 64;
 
 fn unwrap_parens(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
@@ -394,56 +399,78 @@ impl Evaluator<'_, '_> {
         let steps = self.steps();
         let range_secs = src.range as f64 / 1000.0;
         let mut out = Vec::with_capacity(src.series.len());
-        let mut step_args = vec![0.0; scalars.len()];
         let mut quantile_warned = false;
-        for s in &src.series {
-            self.ctx.check_deadline()?;
-            let mut points = Vec::new();
-            let (mut lo, mut hi) = (0usize, 0usize);
-            for step in 0..steps {
-                let ts = self.ts(step);
-                let end = src.window_end(ts);
-                let start = end - src.range;
-                if src.at.is_some() {
-                    lo = s.points.partition_point(|p| p.t <= start);
-                    hi = s.points.partition_point(|p| p.t <= end);
-                } else {
-                    while lo < s.points.len() && s.points[lo].t <= start {
-                        lo += 1;
+        let deadline = self.ctx.deadline;
+        let (grid_start, interval) = (self.start, self.interval);
+        // Series by series, spread over the cores: each yields its points and the first
+        // out-of-range quantile it met (warned about below, in series order as before).
+        let computed = parallel::map(
+            (0..src.series.len()).collect(),
+            SERIES_PER_TASK,
+            |si| -> Result<(Vec<Point>, Option<f64>)> {
+                if si % 64 == 63 && deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Error::Timeout("expression evaluation"));
+                }
+                let s = &src.series[si];
+                let mut step_args = vec![0.0; scalars.len()];
+                let mut bad_quantile = None;
+                let mut points = Vec::new();
+                let (mut lo, mut hi) = (0usize, 0usize);
+                for step in 0..steps {
+                    let ts = grid_start + interval * step as i64;
+                    let end = src.window_end(ts);
+                    let start = end - src.range;
+                    if src.at.is_some() {
+                        lo = s.points.partition_point(|p| p.t <= start);
+                        hi = s.points.partition_point(|p| p.t <= end);
+                    } else {
+                        while lo < s.points.len() && s.points[lo].t <= start {
+                            lo += 1;
+                        }
+                        hi = hi.max(lo);
+                        while hi < s.points.len() && s.points[hi].t <= end {
+                            hi += 1;
+                        }
                     }
-                    hi = hi.max(lo);
-                    while hi < s.points.len() && s.points[hi].t <= end {
-                        hi += 1;
+                    if hi <= lo {
+                        continue;
+                    }
+                    for (k, sc) in scalars.iter().enumerate() {
+                        step_args[k] = sc[step];
+                    }
+                    if name == "quantile_over_time" && bad_quantile.is_none() {
+                        let q = step_args[0];
+                        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                            bad_quantile = Some(q);
+                        }
+                    }
+                    let window = range::Window {
+                        start,
+                        end,
+                        range_secs,
+                        ts,
+                    };
+                    if let Some(v) = range::eval(name, &s.points[lo..hi], window, &step_args)? {
+                        points.push(Point { t: ts, v });
                     }
                 }
-                if hi <= lo {
-                    continue;
-                }
-                for (k, sc) in scalars.iter().enumerate() {
-                    step_args[k] = sc[step];
-                }
-                if name == "quantile_over_time" && !quantile_warned {
-                    let q = step_args[0];
-                    if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                        quantile_warned = true;
-                        self.ctx.warn(
-                            args[0],
-                            format!(
-                                "quantile value should be between 0 and 1, got {}",
-                                format_go_g(q)
-                            ),
-                        );
-                    }
-                }
-                let window = range::Window {
-                    start,
-                    end,
-                    range_secs,
-                    ts,
-                };
-                if let Some(v) = range::eval(name, &s.points[lo..hi], window, &step_args)? {
-                    points.push(Point { t: ts, v });
-                }
+                Ok((points, bad_quantile))
+            },
+        );
+        self.ctx.check_deadline()?;
+        for (s, computed) in src.series.iter().zip(computed) {
+            let (points, bad_quantile) = computed?;
+            if let Some(q) = bad_quantile
+                && !quantile_warned
+            {
+                quantile_warned = true;
+                self.ctx.warn(
+                    args[0],
+                    format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_go_g(q)
+                    ),
+                );
             }
             if points.is_empty() {
                 continue;

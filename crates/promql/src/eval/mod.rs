@@ -455,6 +455,14 @@ impl OutBuilder {
 
 /// Merges series that became equal after dropping names; the same step twice is an error.
 pub(crate) fn merge_same_labelset(series: Vec<SSeries>) -> Result<Vec<SSeries>> {
+    // Series of one selector keep their label order after losing the same name: strictly
+    // ascending labels are all distinct, and there is nothing to merge (nor to hash).
+    if series.windows(2).all(|w| w[0].labels < w[1].labels) {
+        return Ok(series
+            .into_iter()
+            .filter(|s| !s.points.is_empty())
+            .collect());
+    }
     let mut out = OutBuilder::default();
     for s in series {
         let i = out.series_for(&s.labels, s.drop_name);

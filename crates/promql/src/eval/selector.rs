@@ -2,11 +2,14 @@
 
 use promql_parser::label::{MatchOp, Matcher as ParserMatcher};
 use promql_parser::parser::{MatrixSelector, VectorSelector};
-use tocsin_model::storage::SelectHints;
-use tocsin_model::{Labels, MatchType, Matcher, Sample, Timestamp, is_stale_nan};
+use std::time::Instant;
+
+use tocsin_model::storage::{SelectHints, Series};
+use tocsin_model::{Labels, MatchType, Matcher, Timestamp, is_stale_nan};
 
 use super::{Evaluator, NAME, RangeSource, SSeries, millis, offset_millis};
 use crate::error::{Error, Result};
+use crate::parallel;
 use crate::value::Point;
 
 /// Converts the parser's matchers to ours: ours anchor regexes as `^(?s:…)$` like Prometheus
@@ -49,37 +52,61 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
     Ok(sets)
 }
 
+/// Series per task handed to the pool (handing one over costs a few µs).
+const SERIES_PER_TASK: usize = 128;
+
+/// A series' samples in `[mint, maxt]` as points, stale markers left out when `skip_stale`.
+fn drain(series: &mut Series, mint: Timestamp, maxt: Timestamp, skip_stale: bool) -> Vec<Point> {
+    let mut points = Vec::new();
+    let mut next = series.samples.seek(mint);
+    while let Some(s) = next {
+        if s.t > maxt {
+            break;
+        }
+        if !(skip_stale && is_stale_nan(s.v)) {
+            points.push(Point { t: s.t, v: s.v });
+        }
+        next = series.samples.next();
+    }
+    points
+}
+
 impl Evaluator<'_, '_> {
-    /// Every series matching `vs` with its samples in `[mint, maxt]`, sorted by labels.
+    /// Every series matching `vs` with its samples in `[mint, maxt]` as points, sorted by
+    /// labels; stale markers are left out when `skip_stale`.
     pub(crate) fn fetch(
         &self,
         vs: &VectorSelector,
         mint: Timestamp,
         maxt: Timestamp,
-    ) -> Result<Vec<(Labels, Vec<Sample>)>> {
+        skip_stale: bool,
+    ) -> Result<Vec<(Labels, Vec<Point>)>> {
         let sets = matcher_sets(vs)?;
         let querier = self.ctx.queryable.querier(mint, maxt)?;
         let hints = SelectHints {
             start: mint,
             end: maxt,
         };
-        let mut out: Vec<(Labels, Vec<Sample>)> = Vec::new();
+        let deadline = self.ctx.deadline;
+        let mut out: Vec<(Labels, Vec<Point>)> = Vec::new();
         for set in &sets {
-            for mut series in querier.select(&hints, set)? {
-                if sets.len() > 1 && out.iter().any(|(l, _)| l == &series.labels) {
-                    continue;
+            let mut selected = querier.select(&hints, set)?;
+            if sets.len() > 1 {
+                selected.retain(|series| !out.iter().any(|(l, _)| l == &series.labels));
+            }
+            self.ctx.check_deadline()?;
+            // Reading samples decodes chunks: spread over the cores, each thread watching
+            // the deadline now and then.
+            let numbered: Vec<(usize, Series)> = selected.into_iter().enumerate().collect();
+            let drained = parallel::map(numbered, SERIES_PER_TASK, |(i, mut series)| {
+                if i % 64 == 63 && deadline.is_some_and(|d| Instant::now() >= d) {
+                    return None;
                 }
-                self.ctx.check_deadline()?;
-                let mut samples = Vec::new();
-                let mut next = series.samples.seek(mint);
-                while let Some(s) = next {
-                    if s.t > maxt {
-                        break;
-                    }
-                    samples.push(s);
-                    next = series.samples.next();
-                }
-                out.push((series.labels, samples));
+                let points = drain(&mut series, mint, maxt, skip_stale);
+                Some((series.labels, points))
+            });
+            for series in drained {
+                out.push(series.ok_or(Error::Timeout("expression evaluation"))?);
             }
         }
         if sets.len() > 1 {
@@ -106,7 +133,7 @@ impl Evaluator<'_, '_> {
             Some(a) => (a - offset, a - offset),
             None => (self.start - offset, self.end - offset),
         };
-        let fetched = self.fetch(vs, lo - lookback + 1, hi)?;
+        let fetched = self.fetch(vs, lo - lookback + 1, hi, false)?;
         let steps = self.steps();
         let mut out = Vec::with_capacity(fetched.len());
         for (labels, samples) in fetched {
@@ -154,14 +181,9 @@ impl Evaluator<'_, '_> {
             Some(a) => (a - offset, a - offset),
             None => (self.start - offset, self.end - offset),
         };
-        let fetched = self.fetch(vs, lo - range + 1, hi)?;
+        let fetched = self.fetch(vs, lo - range + 1, hi, true)?;
         let mut series = Vec::with_capacity(fetched.len());
-        for (labels, samples) in fetched {
-            let points: Vec<Point> = samples
-                .into_iter()
-                .filter(|s| !is_stale_nan(s.v))
-                .map(|s| Point { t: s.t, v: s.v })
-                .collect();
+        for (labels, points) in fetched {
             self.ctx.add_samples(points.len())?;
             series.push(SSeries {
                 labels,

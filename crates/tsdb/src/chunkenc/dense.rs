@@ -25,6 +25,15 @@ pub fn encode_dense(samples: &[Sample]) -> Vec<u8> {
     out
 }
 
+/// Zeros after the pages handed to pco: more than its largest read-ahead window (a batch of
+/// 512 latents of 16 bytes).
+const READ_AHEAD_PADDING: usize = 16 * 1024;
+
+thread_local! {
+    /// The pages of the chunk being decoded, followed by zeros (reused across chunks).
+    static PADDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Decodes a dense chunk.
 pub(crate) fn decode(data: &[u8]) -> Result<Vec<Sample>> {
     let mut d = Decoder::new("dense chunk", data);
@@ -40,10 +49,22 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<Sample>> {
             format!("implausible sample count {n}"),
         ));
     }
-    let ts: Vec<i64> = pco::standalone::simple_decompress(t_page)
-        .map_err(|err| Error::decode("dense chunk timestamps", err.to_string()))?;
-    let vs: Vec<f64> = pco::standalone::simple_decompress(v_page)
-        .map_err(|err| Error::decode("dense chunk values", err.to_string()))?;
+    let (ts, vs) = PADDED.with_borrow_mut(|padded| {
+        // pco reads ahead in windows of up to 8 KiB; at the end of its input it copies into
+        // a fresh zeroed buffer each time, which cost more than decoding a 240-sample chunk.
+        // Both pages are copied into one reused buffer with zeros after them, so reads
+        // ahead stay in the buffer. Each page ends with pco's own terminator, so what
+        // follows it is never taken for data.
+        padded.clear();
+        padded.extend_from_slice(t_page);
+        padded.extend_from_slice(v_page);
+        padded.resize(t_page.len() + v_page.len() + READ_AHEAD_PADDING, 0);
+        let ts: Vec<i64> = pco::standalone::simple_decompress(padded)
+            .map_err(|err| Error::decode("dense chunk timestamps", err.to_string()))?;
+        let vs: Vec<f64> = pco::standalone::simple_decompress(&padded[t_page.len()..])
+            .map_err(|err| Error::decode("dense chunk values", err.to_string()))?;
+        Ok::<_, Error>((ts, vs))
+    })?;
     if ts.len() != n || vs.len() != n {
         return Err(Error::decode(
             "dense chunk",
