@@ -179,7 +179,10 @@ pub fn template_data(
 ) -> Map<String, Value> {
     let firing = alerts.iter().any(|a| !a.resolved_at(n.now));
     let mut data = Map::new();
-    data.insert("receiver".into(), Value::String(regex::escape(n.receiver)));
+    data.insert(
+        "receiver".into(),
+        Value::String(crate::receivers::go_quote_meta(n.receiver)),
+    );
     data.insert(
         "status".into(),
         Value::String(if firing { "firing" } else { "resolved" }.into()),
