@@ -1,6 +1,7 @@
 //! Alertmanager's configuration file, unchanged, loaded strictly through
 //! `tocsin_config::yaml` (unknown fields are errors; every error names file:line:column).
-//! Receivers tocsin cannot deliver to yet are refused with a clear message, never ignored.
+//! Receiver kinds tocsin cannot deliver to yet are refused with a clear message, never ignored;
+//! Slack, email and PagerDuty entries are modelled in `receivers::config`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -232,12 +233,15 @@ pub struct ReceiverConfig {
     /// Webhooks.
     #[serde(default)]
     pub webhook_configs: Vec<WebhookConfig>,
-    /// Not delivered by this version (refused).
-    pub email_configs: Option<Spanned<serde::de::IgnoredAny>>,
-    /// Not delivered by this version (refused).
-    pub slack_configs: Option<Spanned<serde::de::IgnoredAny>>,
-    /// Not delivered by this version (refused).
-    pub pagerduty_configs: Option<Spanned<serde::de::IgnoredAny>>,
+    /// Email over SMTP.
+    #[serde(default)]
+    pub email_configs: Vec<Spanned<EmailConfig>>,
+    /// Slack-compatible incoming webhooks.
+    #[serde(default)]
+    pub slack_configs: Vec<Spanned<SlackConfig>>,
+    /// PagerDuty Events API v2.
+    #[serde(default)]
+    pub pagerduty_configs: Vec<Spanned<PagerdutyConfig>>,
     /// Not delivered by this version (refused).
     pub opsgenie_configs: Option<Spanned<serde::de::IgnoredAny>>,
     /// Not delivered by this version (refused).
@@ -274,7 +278,7 @@ pub struct WebhookConfig {
     pub max_alerts: u64,
 }
 
-fn default_true() -> bool {
+pub(crate) fn default_true() -> bool {
     true
 }
 
@@ -289,7 +293,12 @@ pub struct NamedTimeInterval {
     pub time_intervals: Vec<TimeInterval>,
 }
 
-fn located(source: &str, at: &serde_saphyr::Location, message: String) -> YamlError {
+pub use crate::receivers::config::{
+    EmailConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction, SlackConfig,
+    SlackConfirmationField, SlackField,
+};
+
+pub(crate) fn located(source: &str, at: &serde_saphyr::Location, message: String) -> YamlError {
     YamlError {
         source_name: source.to_owned(),
         line: Some(at.line()).filter(|&l| l > 0),
@@ -346,6 +355,8 @@ impl AlertmanagerConfig {
     pub fn load(path: &Path) -> Result<Self, YamlError> {
         let config: Self = tocsin_config::yaml::from_file(path)?;
         config.validate(&path.display().to_string())?;
+        let base_dir = path.parent().unwrap_or_else(|| Path::new("."));
+        crate::receivers::check(&config, &path.display().to_string(), base_dir)?;
         Ok(config)
     }
 
@@ -384,9 +395,6 @@ impl AlertmanagerConfig {
                 )));
             }
             for (field, set) in [
-                ("email_configs", &r.email_configs),
-                ("slack_configs", &r.slack_configs),
-                ("pagerduty_configs", &r.pagerduty_configs),
                 ("opsgenie_configs", &r.opsgenie_configs),
                 ("wechat_configs", &r.wechat_configs),
                 ("pushover_configs", &r.pushover_configs),
@@ -402,12 +410,14 @@ impl AlertmanagerConfig {
                         &spanned.referenced,
                         format!(
                             "receiver {:?}: {field} are not supported by this version of tocsin \
-                             (webhook_configs are); send to a webhook bridge meanwhile",
+                             (webhook, slack, email and pagerduty configs are); send to a \
+                             webhook bridge meanwhile",
                             r.name
                         ),
                     ));
                 }
             }
+            crate::receivers::config::validate(source, &r.name, r, &self.global)?;
             for webhook in &r.webhook_configs {
                 match (&webhook.url, &webhook.url_file) {
                     (Some(_), Some(_)) => {

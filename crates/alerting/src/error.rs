@@ -13,6 +13,9 @@ pub enum Error {
     /// No silence has this id.
     #[error("silence {0} not found")]
     SilenceNotFound(String),
+    /// No alert group has this key.
+    #[error("alert group {0} not found")]
+    GroupNotFound(String),
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] tocsin_store::Error),

@@ -1,7 +1,7 @@
 //! The alerting stage's self-metrics (`tocsin_alerts_*`, `tocsin_notifications_*`, ...).
 
 use tocsin_telemetry::{
-    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 /// Metrics, registered once.
@@ -21,6 +21,8 @@ pub struct AlertingMetrics {
     pub groups: IntGauge,
     /// Silences by state.
     pub silences: IntGaugeVec,
+    /// Expiry warnings of silences.
+    pub silence_expiry_warnings: IntCounter,
 }
 
 fn build() -> Result<AlertingMetrics, tocsin_telemetry::Error> {
@@ -66,6 +68,10 @@ fn build() -> Result<AlertingMetrics, tocsin_telemetry::Error> {
             Opts::new("tocsin_silences", "Silences by state."),
             &["state"],
         )?,
+        silence_expiry_warnings: IntCounter::new(
+            "tocsin_silence_expiry_warnings_total",
+            "Silences that warned they were about to end (warn_before).",
+        )?,
     })
 }
 
@@ -80,6 +86,7 @@ impl AlertingMetrics {
         registry.register(m.notification_latency.clone())?;
         registry.register(m.groups.clone())?;
         registry.register(m.silences.clone())?;
+        registry.register(m.silence_expiry_warnings.clone())?;
         Ok(m)
     }
 

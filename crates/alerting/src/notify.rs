@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use tocsin_store::alerting::HistoryRow;
 
+use crate::ack::{AckDecision, Acks};
 use crate::alert::{Alert, LabelSet, hash_labels};
 use crate::history::History;
 use crate::metrics::AlertingMetrics;
@@ -181,6 +182,8 @@ pub struct PipelineDeps {
     pub metrics: AlertingMetrics,
     /// Clock.
     pub clock: SharedClock,
+    /// Acknowledgements of groups.
+    pub acks: Arc<Acks>,
 }
 
 /// The stages of one integration: dedup, send with retries, log.
@@ -222,7 +225,15 @@ impl IntegrationStage {
         entry: Option<&Entry>,
         firing: &HashSet<u64>,
         resolved: &HashSet<u64>,
+        acked: bool,
     ) -> bool {
+        if acked {
+            // Acknowledged (and still firing): only newly resolved alerts go out.
+            let previous_resolved: HashSet<u64> = entry
+                .map(|e| e.resolved.iter().copied().collect())
+                .unwrap_or_default();
+            return self.send_resolved(ctx) && !resolved.is_subset(&previous_resolved);
+        }
         let Some(entry) = entry else {
             return !firing.is_empty();
         };
@@ -287,7 +298,16 @@ impl IntegrationStage {
         let entry = self.deps.nflog.query(&key, &ctx.group_key, ctx.now);
         let firing_set: HashSet<u64> = firing.iter().copied().collect();
         let resolved_set: HashSet<u64> = resolved.iter().copied().collect();
-        if !self.needs_update(ctx, entry.as_ref(), &firing_set, &resolved_set) {
+        let acked = self
+            .deps
+            .acks
+            .decide(&ctx.group_key, &firing, ctx.now)
+            .await
+            == AckDecision::Acked;
+        if !self.needs_update(ctx, entry.as_ref(), &firing_set, &resolved_set, acked) {
+            if acked {
+                self.keep_entry_while_acked(ctx, &key, entry).await?;
+            }
             return Ok(Vec::new());
         }
         ctx.firing = firing;
@@ -350,6 +370,34 @@ impl IntegrationStage {
             )
             .await?;
         Ok(alerts)
+    }
+
+    /// An acknowledgement can outlast the log entry (kept for two repeat intervals): renewed
+    /// so that what was sent is still known when a resolution or the ack's end comes.
+    async fn keep_entry_while_acked(
+        &self,
+        ctx: &NotifyContext,
+        key: &str,
+        entry: Option<Entry>,
+    ) -> Result<()> {
+        let Some(entry) = entry else {
+            return Ok(());
+        };
+        if entry.expires_at > ctx.now + ctx.opts.repeat_interval {
+            return Ok(());
+        }
+        let expires_at = ctx.now + 2 * ctx.opts.repeat_interval;
+        self.deps
+            .nflog
+            .log(
+                key,
+                &ctx.group_key,
+                Entry {
+                    expires_at,
+                    ..entry
+                },
+            )
+            .await
     }
 
     async fn send_with_retries(&self, ctx: &NotifyContext, sent: &[Alert]) -> Result<()> {

@@ -11,7 +11,8 @@ use tocsin_store::Store;
 use tocsin_store::alerting::{AlertRow, HistoryRow};
 use tokio_util::sync::CancellationToken;
 
-use crate::alert::{Alert, LabelSet, fingerprint, fingerprint_hex};
+use crate::ack::{Ack, Acks};
+use crate::alert::{Alert, LabelSet, fingerprint, fingerprint_hex, hash_labels};
 use crate::config::AlertmanagerConfig;
 use crate::dispatch::Dispatcher;
 use crate::history::History;
@@ -24,7 +25,7 @@ use crate::notify::{
     TimeIntervalStage,
 };
 use crate::route::Route;
-use crate::silence::{Silence, Silences};
+use crate::silence::{Recurrence, Silence, Silences};
 use crate::time::{Millis, SharedClock, ZERO_TIME, millis};
 use crate::webhook::{HttpPost, Webhook};
 use crate::{Error, Result};
@@ -85,6 +86,10 @@ pub struct SilenceInput {
     pub created_by: String,
     /// Why.
     pub comment: String,
+    /// tocsin: mutes only inside these Alertmanager time intervals (JSON list).
+    pub recurrence: Option<serde_json::Value>,
+    /// tocsin: warn (log, metric, history) this long before the silence ends.
+    pub warn_before: Option<Millis>,
 }
 
 /// Which alerts `GET /api/v2/alerts` returns.
@@ -131,9 +136,26 @@ pub struct AlertView {
     pub state: &'static str,
 }
 
+/// An acknowledgement as asked for through the API.
+#[derive(Debug, Clone)]
+pub struct AckInput {
+    /// The group key.
+    pub group_key: String,
+    /// Who.
+    pub by: String,
+    /// Why.
+    pub comment: String,
+    /// When it stops holding; `None` until the group resolves.
+    pub expires_at: Option<Millis>,
+}
+
 /// An aggregation group with its alerts.
 #[derive(Debug, Clone)]
 pub struct GroupView {
+    /// Group key (what an acknowledgement names).
+    pub key: String,
+    /// Its acknowledgement, if one holds.
+    pub ack: Option<Ack>,
     /// Group labels.
     pub labels: LabelSet,
     /// Receiver.
@@ -170,11 +192,14 @@ struct Inner {
     history: History,
     silences: Arc<Silences>,
     nflog: Arc<NotificationLog>,
+    acks: Arc<Acks>,
     alerts: RwLock<HashMap<u64, Alert>>,
     running: RwLock<Arc<Running>>,
     options: AlertingOptions,
     intake: tokio::sync::Mutex<()>,
     stop: CancellationToken,
+    // Wakes the expiry warner when a silence changes.
+    silences_changed: tokio::sync::Notify,
 }
 
 /// The alerting stage. Cheap to clone.
@@ -203,6 +228,7 @@ impl Alerting {
         let silences = Arc::new(Silences::load(store.clone()).await?);
         let nflog = Arc::new(NotificationLog::load(store.clone()).await?);
         let history = History::start(store.clone());
+        let acks = Arc::new(Acks::load(store.clone(), history.clone()).await?);
         let mut alerts = HashMap::new();
         for row in store.alerting().list_alerts().await? {
             let alert = Alert {
@@ -222,6 +248,7 @@ impl Alerting {
             history: history.clone(),
             metrics: metrics.clone(),
             clock: Arc::clone(&clock),
+            acks: Arc::clone(&acks),
         };
         let running = build(&config, &deps, &silences, &options, &clock, &metrics, true)?;
         for alert in alerts.values() {
@@ -240,13 +267,16 @@ impl Alerting {
             history,
             silences,
             nflog,
+            acks,
             alerts: RwLock::new(alerts),
             running: RwLock::new(running),
             options,
             intake: tokio::sync::Mutex::new(()),
             stop: CancellationToken::new(),
+            silences_changed: tokio::sync::Notify::new(),
         });
         tokio::spawn(maintain(Arc::clone(&inner)));
+        tokio::spawn(warn_before_silences_end(Arc::clone(&inner)));
         Ok(Self { inner })
     }
 
@@ -259,6 +289,7 @@ impl Alerting {
             history: inner.history.clone(),
             metrics: inner.metrics.clone(),
             clock: Arc::clone(&inner.clock),
+            acks: Arc::clone(&inner.acks),
         };
         let running = build(
             &config,
@@ -485,12 +516,84 @@ impl Alerting {
                         )
                     })
                     .collect();
-                (!views.is_empty()).then_some(GroupView {
+                (!views.is_empty()).then(|| GroupView {
+                    ack: self.inner.acks.get(&g.key).filter(|ack| ack.holds_at(now)),
+                    key: g.key,
                     labels: g.labels,
                     receiver: g.receiver,
                     alerts: views,
                 })
             })
+            .collect()
+    }
+
+    /// Acknowledges a group: it covers the alerts firing in it now (rules in [`crate::ack`]).
+    pub async fn ack_group(&self, input: AckInput) -> Result<Ack> {
+        let now = self.inner.clock.now();
+        if input.by.trim().is_empty() {
+            return Err(Error::Invalid(
+                "an acknowledgement needs `by`: who is taking care of it".to_owned(),
+            ));
+        }
+        if let Some(expires_at) = input.expires_at
+            && expires_at <= now
+        {
+            return Err(Error::Invalid(
+                "the acknowledgement would already have expired: give a later `expires_at` or a positive `duration`".to_owned(),
+            ));
+        }
+        let covered = {
+            let running = Arc::clone(&self.inner.running.read());
+            let group = running
+                .dispatcher
+                .groups()
+                .into_iter()
+                .find(|g| g.key == input.group_key)
+                .ok_or_else(|| Error::GroupNotFound(input.group_key.clone()))?;
+            let alerts = self.inner.alerts.read();
+            group
+                .alerts
+                .iter()
+                .filter_map(|fp| alerts.get(fp))
+                .filter(|a| !a.resolved_at(now))
+                .map(|a| hash_labels(&a.labels))
+                .collect::<BTreeSet<u64>>()
+        };
+        if covered.is_empty() {
+            return Err(Error::Invalid(format!(
+                "alert group {} has no firing alert to acknowledge",
+                input.group_key
+            )));
+        }
+        let ack = Ack {
+            group_key: input.group_key,
+            by: input.by,
+            comment: input.comment,
+            at: now,
+            expires_at: input.expires_at,
+            alerts: covered,
+        };
+        self.inner.acks.set(ack.clone()).await?;
+        Ok(ack)
+    }
+
+    /// Removes a group's acknowledgement; the removed one.
+    pub async fn unack_group(&self, group_key: &str) -> Result<Ack> {
+        self.inner
+            .acks
+            .remove(group_key, self.inner.clock.now(), "removed")
+            .await?
+            .ok_or_else(|| Error::GroupNotFound(group_key.to_owned()))
+    }
+
+    /// Acknowledgements that still hold.
+    pub fn acks(&self) -> Vec<Ack> {
+        let now = self.inner.clock.now();
+        self.inner
+            .acks
+            .list()
+            .into_iter()
+            .filter(|a| a.holds_at(now))
             .collect()
     }
 
@@ -507,6 +610,12 @@ impl Alerting {
                 "failed to create silence: end time can't be in the past".to_owned(),
             ));
         }
+        if input.warn_before.is_some_and(|w| w <= 0) {
+            return Err(Error::Invalid(
+                "failed to create silence: warnBefore must be a positive duration".to_owned(),
+            ));
+        }
+        let recurrence = input.recurrence.map(Recurrence::parse).transpose()?;
         let id = self
             .inner
             .silences
@@ -519,10 +628,14 @@ impl Alerting {
                     updated_at: now,
                     created_by: input.created_by,
                     comment: input.comment,
+                    recurrence,
+                    warn_before: input.warn_before,
+                    warned_at: None,
                 },
                 now,
             )
             .await?;
+        self.inner.silences_changed.notify_one();
         self.record_silence(&id, "set");
         Ok(id)
     }
@@ -681,9 +794,22 @@ fn build(
     let route = Route::from_config(&config.route);
     let inhibitor = Arc::new(Inhibitor::new(&config.inhibit_rules));
     let mut receivers: HashMap<String, Vec<Arc<IntegrationStage>>> = HashMap::new();
+    let mut templates = crate::receivers::Templates::load(&config.templates, &options.base_dir)?;
     for receiver in &config.receivers {
         let r = &receiver.value;
         let mut stages = Vec::new();
+        let cx = crate::receivers::BuildContext {
+            external_url: &options.external_url,
+            http: &options.http,
+            base_dir: &options.base_dir,
+        };
+        for integration in crate::receivers::build_integrations(config, r, &mut templates, &cx)? {
+            stages.push(Arc::new(IntegrationStage::new(
+                &r.name,
+                integration,
+                deps.clone(),
+            )));
+        }
         for (index, w) in r.webhook_configs.iter().enumerate() {
             let url = match (&w.url, &w.url_file) {
                 (Some(url), _) => url.expose().to_owned(),
@@ -813,4 +939,65 @@ async fn gc_once(inner: &Inner) {
         }
     }
     let _ = BTreeSet::<u8>::new();
+}
+
+/// Warns (log line, `tocsin_silence_expiry_warnings_total`, history `silence`/`expiring`)
+/// `warn_before` ahead of each silence's end, sleeping on the clock until the next one is due.
+async fn warn_before_silences_end(inner: Arc<Inner>) {
+    loop {
+        let now = inner.clock.now();
+        // After a store failure, retry in 10s rather than spin.
+        let mut earliest = now + 1;
+        match inner.silences.take_due_warnings(now).await {
+            Ok(due) => {
+                for silence in due {
+                    let minutes_left = (silence.ends_at - now) / 60_000;
+                    tracing::warn!(
+                        silence = %silence.id,
+                        created_by = %silence.created_by,
+                        comment = %silence.comment,
+                        ends_at = %crate::time::format_api(silence.ends_at),
+                        minutes_left,
+                        "silence ends soon; extend it if the work is not done"
+                    );
+                    inner.metrics.silence_expiry_warnings.inc();
+                    inner.history.record(HistoryRow {
+                        id: 0,
+                        at: now,
+                        kind: "silence".to_owned(),
+                        fingerprint: Some(silence.id.clone()),
+                        alertname: None,
+                        service: None,
+                        group_key: None,
+                        receiver: None,
+                        route: None,
+                        state: "expiring".to_owned(),
+                        outcome: None,
+                        detail: serde_json::json!({
+                            "ends_at": silence.ends_at,
+                            "created_by": silence.created_by,
+                            "comment": silence.comment,
+                        })
+                        .to_string(),
+                    });
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot record silence expiry warnings");
+                earliest = now + 10_000;
+            }
+        }
+        let changed = inner.silences_changed.notified();
+        match inner.silences.next_warning_at() {
+            Some(at) => tokio::select! {
+                () = inner.clock.sleep_until(at.max(earliest)) => {}
+                () = changed => {}
+                () = inner.stop.cancelled() => return,
+            },
+            None => tokio::select! {
+                () = changed => {}
+                () = inner.stop.cancelled() => return,
+            },
+        }
+    }
 }

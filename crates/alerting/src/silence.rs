@@ -2,6 +2,9 @@
 //! matches. Creation and update follow Alertmanager 0.25 (an active silence can only be
 //! extended or re-commented; otherwise it is expired and replaced). Every change is written
 //! to the state store before it is acknowledged.
+//!
+//! tocsin extensions: a silence may recur (it mutes only inside Alertmanager
+//! `time_intervals` entries, within its own window) and may warn before it ends.
 
 use std::collections::HashMap;
 
@@ -12,6 +15,7 @@ use tocsin_store::alerting::{MatcherRow, SilenceRow};
 use crate::alert::LabelSet;
 use crate::matcher::{MatchType, Matcher, all_match};
 use crate::time::Millis;
+use crate::timeinterval::{TimeInterval, any_contains};
 use crate::{Error, Result};
 
 /// A silence.
@@ -31,6 +35,46 @@ pub struct Silence {
     pub created_by: String,
     /// Why.
     pub comment: String,
+    /// tocsin: mutes only inside these intervals (within `[starts_at, ends_at)`).
+    pub recurrence: Option<Recurrence>,
+    /// tocsin: warn this long before `ends_at`.
+    pub warn_before: Option<Millis>,
+    /// tocsin: when the expiry warning went out.
+    pub warned_at: Option<Millis>,
+}
+
+/// When a recurring silence mutes: a list of Alertmanager `time_intervals` entries (`times`,
+/// `weekdays`, `days_of_month`, `months`, `years`, `location`), as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    /// The JSON as given (stored and shown back).
+    pub spec: serde_json::Value,
+    /// Parsed.
+    pub intervals: Vec<TimeInterval>,
+}
+
+impl Recurrence {
+    /// Parses the JSON text of a list of time intervals (as stored).
+    pub fn from_json_text(text: &str) -> Result<Self> {
+        let spec: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::Invalid(format!("invalid recurrence JSON: {e}")))?;
+        Self::parse(spec)
+    }
+
+    /// Parses a JSON list of time intervals.
+    pub fn parse(spec: serde_json::Value) -> Result<Self> {
+        let intervals: Vec<TimeInterval> = serde_json::from_value(spec.clone()).map_err(|e| {
+            Error::Invalid(format!(
+                "invalid recurrence (a list of Alertmanager time intervals, e.g. [{{\"weekdays\": [\"saturday:sunday\"]}}]): {e}"
+            ))
+        })?;
+        if intervals.is_empty() {
+            return Err(Error::Invalid(
+                "recurrence must list at least one time interval".to_owned(),
+            ));
+        }
+        Ok(Self { spec, intervals })
+    }
 }
 
 /// `active`, `pending` or `expired`.
@@ -67,6 +111,23 @@ impl Silence {
         }
     }
 
+    /// Whether it mutes at `now`: active and, when recurring, inside one of its intervals.
+    pub fn mutes_at(&self, now: Millis) -> bool {
+        self.state(now) == SilenceState::Active
+            && self
+                .recurrence
+                .as_ref()
+                .is_none_or(|r| any_contains(&r.intervals, now))
+    }
+
+    /// When the expiry warning is due, if one is wanted and not yet sent.
+    pub fn warning_due_at(&self) -> Option<Millis> {
+        match (self.warn_before, self.warned_at) {
+            (Some(before), None) => Some(self.ends_at - before),
+            _ => None,
+        }
+    }
+
     fn to_row(&self) -> SilenceRow {
         SilenceRow {
             id: self.id.clone(),
@@ -85,9 +146,9 @@ impl Silence {
             updated_at: self.updated_at,
             created_by: self.created_by.clone(),
             comment: self.comment.clone(),
-            recurrence: None,
-            warn_before: None,
-            warned_at: None,
+            recurrence: self.recurrence.as_ref().map(|r| r.spec.to_string()),
+            warn_before: self.warn_before,
+            warned_at: self.warned_at,
         }
     }
 
@@ -97,7 +158,14 @@ impl Silence {
             .iter()
             .map(|m| Matcher::new(match_type(m.is_regex, m.is_equal), &m.name, &m.value))
             .collect::<Result<Vec<_>>>()?;
+        let recurrence = match &row.recurrence {
+            None => None,
+            Some(text) => Some(Recurrence::from_json_text(text)?),
+        };
         Ok(Self {
+            recurrence,
+            warn_before: row.warn_before,
+            warned_at: row.warned_at,
             id: row.id,
             matchers,
             starts_at: row.starts_at,
@@ -153,7 +221,7 @@ impl Silences {
             .silences
             .read()
             .values()
-            .filter(|s| s.state(now) == SilenceState::Active && all_match(&s.matchers, labels))
+            .filter(|s| s.mutes_at(now) && all_match(&s.matchers, labels))
             .map(|s| s.id.clone())
             .collect();
         ids.sort();
@@ -225,6 +293,37 @@ impl Silences {
             .await?;
         self.silences.write().insert(silence.id.clone(), silence);
         Ok(())
+    }
+
+    /// The earliest pending expiry warning.
+    pub fn next_warning_at(&self) -> Option<Millis> {
+        self.silences
+            .read()
+            .values()
+            .filter_map(Silence::warning_due_at)
+            .min()
+    }
+
+    /// Marks (durably) the silences whose expiry warning is due at `now` and returns them.
+    /// A silence already over is marked without a warning.
+    pub async fn take_due_warnings(&self, now: Millis) -> Result<Vec<Silence>> {
+        let _serialised = self.writes.lock().await;
+        let due: Vec<Silence> = self
+            .silences
+            .read()
+            .values()
+            .filter(|s| s.warning_due_at().is_some_and(|at| at <= now))
+            .cloned()
+            .collect();
+        let mut warn = Vec::new();
+        for mut silence in due {
+            silence.warned_at = Some(now);
+            self.persist(silence.clone()).await?;
+            if silence.ends_at > now {
+                warn.push(silence);
+            }
+        }
+        Ok(warn)
     }
 
     /// Forgets silences expired for longer than `retention`.

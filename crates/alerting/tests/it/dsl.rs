@@ -89,7 +89,19 @@ type Notified = BTreeSet<(String, String)>;
 enum Action {
     Push(Vec<TestAlert>),
     Silence(String, f64, f64, Arc<Mutex<Option<String>>>),
+    /// Matchers, start, end, recurrence, warn-before seconds.
+    SilenceWith(
+        String,
+        f64,
+        f64,
+        Option<Value>,
+        Option<f64>,
+        Arc<Mutex<Option<String>>>,
+    ),
     Expire(Arc<Mutex<Option<String>>>),
+    /// Acknowledge the group with this alertname, for this many seconds (or until resolved).
+    Ack(String, Option<f64>),
+    Unack(String),
 }
 
 pub struct Timeline {
@@ -183,8 +195,52 @@ impl Timeline {
         handle
     }
 
+    /// A silence with a recurrence (time intervals JSON) and/or an expiry warning.
+    pub fn silence_with(
+        &mut self,
+        at: f64,
+        matchers: &str,
+        window: (f64, f64),
+        recurrence: Option<Value>,
+        warn_before: Option<f64>,
+    ) -> Arc<Mutex<Option<String>>> {
+        let handle = Arc::new(Mutex::new(None));
+        self.actions.push((
+            at,
+            Action::SilenceWith(
+                matchers.to_owned(),
+                window.0,
+                window.1,
+                recurrence,
+                warn_before,
+                Arc::clone(&handle),
+            ),
+        ));
+        handle
+    }
+
     pub fn expire(&mut self, at: f64, handle: &Arc<Mutex<Option<String>>>) {
         self.actions.push((at, Action::Expire(Arc::clone(handle))));
+    }
+
+    /// Acknowledges, at `at`, the group whose `alertname` is `name`, for `secs` (or until it
+    /// resolves).
+    pub fn ack(&mut self, at: f64, name: &str, secs: Option<f64>) {
+        self.actions.push((at, Action::Ack(name.to_owned(), secs)));
+    }
+
+    pub fn unack(&mut self, at: f64, name: &str) {
+        self.actions.push((at, Action::Unack(name.to_owned())));
+    }
+
+    /// The key of the group whose `alertname` is `name`.
+    pub fn group_key(&self, name: &str) -> String {
+        self.alerting
+            .groups(&tocsin_alerting::AlertFilter::default())
+            .into_iter()
+            .find(|g| g.labels.get("alertname").map(String::as_str) == Some(name))
+            .unwrap()
+            .key
     }
 
     /// One notification in `[from, to]` holding exactly these alerts with these statuses.
@@ -199,6 +255,31 @@ impl Timeline {
             })
             .collect();
         self.wanted.push((from, to, set));
+    }
+
+    async fn set_silence(
+        &self,
+        matchers: &str,
+        (start, end): (f64, f64),
+        recurrence: &Option<Value>,
+        warn_before: Option<f64>,
+        handle: &Mutex<Option<String>>,
+    ) {
+        let id = self
+            .alerting
+            .set_silence(SilenceInput {
+                id: String::new(),
+                matchers: parse_matchers(matchers).unwrap(),
+                starts_at: ms(start),
+                ends_at: ms(end),
+                created_by: "test".to_owned(),
+                comment: "test".to_owned(),
+                recurrence: recurrence.clone(),
+                warn_before: warn_before.map(|s| (s * 1000.0).round() as Millis),
+            })
+            .await
+            .unwrap();
+        *handle.lock() = Some(id);
     }
 
     async fn apply(&self, action: &Action) {
@@ -217,23 +298,34 @@ impl Timeline {
                 self.alerting.put_alerts(posted).await.unwrap();
             }
             Action::Silence(matchers, start, end, handle) => {
-                let id = self
-                    .alerting
-                    .set_silence(SilenceInput {
-                        id: String::new(),
-                        matchers: parse_matchers(matchers).unwrap(),
-                        starts_at: ms(*start),
-                        ends_at: ms(*end),
-                        created_by: "test".to_owned(),
-                        comment: "test".to_owned(),
-                    })
-                    .await
-                    .unwrap();
-                *handle.lock() = Some(id);
+                self.set_silence(matchers, (*start, *end), &None, None, handle)
+                    .await;
+            }
+            Action::SilenceWith(matchers, start, end, recurrence, warn_before, handle) => {
+                self.set_silence(matchers, (*start, *end), recurrence, *warn_before, handle)
+                    .await;
             }
             Action::Expire(handle) => {
                 let id = handle.lock().clone().unwrap();
                 self.alerting.expire_silence(&id).await.unwrap();
+            }
+            Action::Ack(name, secs) => {
+                let now = self.clock.now();
+                self.alerting
+                    .ack_group(tocsin_alerting::AckInput {
+                        group_key: self.group_key(name),
+                        by: "alice".to_owned(),
+                        comment: "on it".to_owned(),
+                        expires_at: secs.map(|s| now + (s * 1000.0).round() as Millis),
+                    })
+                    .await
+                    .unwrap();
+            }
+            Action::Unack(name) => {
+                self.alerting
+                    .unack_group(&self.group_key(name))
+                    .await
+                    .unwrap();
             }
         }
     }

@@ -8,4 +8,9 @@
 )]
 
 mod acceptance;
+mod ack;
 mod dsl;
+mod receivers;
+mod recorders;
+mod silences;
+mod support;

@@ -189,6 +189,7 @@ async fn acks_and_feedback_feed_the_volume_report() {
             comment: "looking".to_owned(),
             acked_at: 5,
             expires_at: Some(50),
+            alerts: vec!["00000000000000ab".to_owned()],
         };
         repo.upsert_ack(&ack).await.unwrap();
         assert_eq!(repo.list_acks().await.unwrap(), vec![ack]);
