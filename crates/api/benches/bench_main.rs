@@ -41,6 +41,8 @@ fn app(web_yaml: &str) -> axum::Router {
         storage: None,
         ingest: None,
         alerting: None,
+        rules: None,
+        slo: None,
         prometheus: None,
         http_metrics: HttpMetrics::register(&registry).expect("metrics"),
         registry,

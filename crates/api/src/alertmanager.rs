@@ -44,6 +44,21 @@ pub trait AlertmanagerApi: Send + Sync {
     fn receivers(&self) -> ApiResult;
     /// `GET /api/tocsin/v1/alerts/history`.
     fn history(&self, params: Params) -> ApiFuture<'_>;
+    /// `GET /api/tocsin/v1/alerts/groups`: groups with their keys and acknowledgements.
+    fn tocsin_groups(&self, params: &Params) -> ApiResult {
+        let _ = params;
+        Err((501, "alert groups are not served here".to_owned()))
+    }
+    /// `POST /api/tocsin/v1/alerts/groups/{group_key}/ack`.
+    fn ack_group(&self, group_key: String, body: Bytes) -> ApiFuture<'_> {
+        let _ = (group_key, body);
+        Box::pin(async { Err((501, "acknowledgements are not served here".to_owned())) })
+    }
+    /// `DELETE /api/tocsin/v1/alerts/groups/{group_key}/ack`.
+    fn unack_group(&self, group_key: String) -> ApiFuture<'_> {
+        let _ = group_key;
+        Box::pin(async { Err((501, "acknowledgements are not served here".to_owned())) })
+    }
 }
 
 /// Decodes `a=1&b=%20x` (with `+` as space).
@@ -157,6 +172,28 @@ pub(crate) async fn receivers(State(state): State<AppState>) -> Response {
 
 pub(crate) async fn history(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     respond(stage!(state).history(parse_query(q.as_deref())).await)
+}
+
+pub(crate) async fn tocsin_groups(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    respond(stage!(state).tocsin_groups(&parse_query(q.as_deref())))
+}
+
+pub(crate) async fn ack_group(
+    State(state): State<AppState>,
+    Path(group_key): Path<String>,
+    body: Bytes,
+) -> Response {
+    respond(stage!(state).ack_group(group_key, body).await)
+}
+
+pub(crate) async fn unack_group(
+    State(state): State<AppState>,
+    Path(group_key): Path<String>,
+) -> Response {
+    respond(stage!(state).unack_group(group_key).await)
 }
 
 #[cfg(test)]

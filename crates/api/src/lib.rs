@@ -16,6 +16,7 @@ mod metrics;
 mod prometheus;
 mod security;
 mod server;
+mod slo;
 mod tls;
 
 use std::sync::Arc;
@@ -30,9 +31,10 @@ pub use crate::error::{Error, Result};
 pub use crate::ingest::{IngestApi, RemoteWriteFuture, RemoteWriteRequest, RemoteWriteResponse};
 pub use crate::lifecycle::{Readiness, ReloadFuture, Reloader};
 pub use crate::metrics::HttpMetrics;
-pub use crate::prometheus::{PrometheusApi, PrometheusStatus, RuntimeInfo};
+pub use crate::prometheus::{PrometheusApi, PrometheusStatus, RulesApi, RulesRequest, RuntimeInfo};
 pub use crate::security::{SecurityHandle, WebSecurity};
 pub use crate::server::{ServeOptions, serve};
+pub use crate::slo::SloApi;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -51,6 +53,11 @@ pub struct AppState {
     pub ingest: Option<Arc<dyn IngestApi>>,
     /// The alerting stage (Alertmanager API v2); its endpoints answer 503 while it is `None`.
     pub alerting: Option<Arc<dyn AlertmanagerApi>>,
+    /// The SLO stage (budgets, deploy gate); its endpoints answer 503 while it is `None`.
+    pub slo: Option<Arc<dyn SloApi>>,
+    /// The rule stage (`/api/v1/rules`, `/api/v1/alerts`); both list nothing while it is
+    /// `None`.
+    pub rules: Option<Arc<dyn RulesApi>>,
     /// The PromQL engine and status sources of the Prometheus API (`/api/v1/query`, ...);
     /// those endpoints answer 503 while it is `None`.
     pub prometheus: Option<PrometheusApi>,
@@ -97,6 +104,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/status", get(alertmanager::status))
         .route("/api/v2/receivers", get(alertmanager::receivers))
         .route("/api/tocsin/v1/alerts/history", get(alertmanager::history))
+        .route(
+            "/api/tocsin/v1/alerts/groups",
+            get(alertmanager::tocsin_groups),
+        )
+        .route(
+            "/api/tocsin/v1/alerts/groups/{group_key}/ack",
+            post(alertmanager::ack_group).delete(alertmanager::unack_group),
+        )
+        .route("/api/tocsin/v1/slos", get(slo::list))
+        .route("/api/tocsin/v1/slos/{name}", get(slo::get))
+        .route("/api/tocsin/v1/slos/{name}/gate", get(slo::gate))
+        .route(
+            "/api/tocsin/v1/slos/{name}/gate/override",
+            post(slo::override_gate),
+        )
         .merge(prometheus::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -57,6 +57,8 @@ fn harness_with(web_yaml: &str, fail_with: Option<&'static str>) -> Harness {
         storage: None,
         ingest: None,
         alerting: None,
+        rules: None,
+        slo: None,
         prometheus: None,
         http_metrics: HttpMetrics::register(&registry).unwrap(),
         registry,

@@ -15,6 +15,7 @@ mod migrate;
 mod open;
 
 pub mod alerting;
+pub mod slo;
 
 pub use crate::error::{Error, Result};
 pub use crate::migrate::{Feature, Migration};

@@ -32,6 +32,9 @@ pub enum Command {
     /// Validate files without starting anything.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run unit tests.
+    #[command(subcommand)]
+    Test(TestCommand),
     /// Print version and build information.
     Version,
     /// Alerts of a running server.
@@ -53,6 +56,20 @@ pub enum Command {
     /// Collect this host's metrics and push them with remote_write, queueing on disk
     /// while the receiver is unreachable.
     Agent(AgentArgs),
+    /// SLOs: error budgets and the deploy gate of a running server, rules from spec files.
+    #[command(subcommand)]
+    Slo(SloCommand),
+}
+
+/// `tocsin test` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TestCommand {
+    /// Run rule unit tests in promtool's format (`promtool test rules`); exit 1 on failure.
+    Rules {
+        /// Test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `tocsin query` flags.
@@ -119,6 +136,53 @@ pub struct ServerArgs {
 pub enum AlertsCommand {
     /// Every alert state change and notification (with its outcome), newest first.
     History(AlertsHistoryArgs),
+    /// Acknowledge an alert group: no repeat notifications until it expires, resolves or a
+    /// new alert joins it.
+    Ack(AlertsAckArgs),
+    /// Remove an alert group's acknowledgement.
+    Unack(AlertsUnackArgs),
+    /// Alert groups with their keys and acknowledgements.
+    Groups(AlertsGroupsArgs),
+}
+
+/// `tocsin alerts ack` flags.
+#[derive(Debug, Args)]
+pub struct AlertsAckArgs {
+    /// The group key (as `tocsin alerts groups` prints it).
+    pub group_key: String,
+    /// Who is taking care of it.
+    #[arg(long)]
+    pub by: String,
+    /// Why, or what is being done.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// For how long (`2h`); without it, until the group resolves.
+    #[arg(long = "for")]
+    pub duration: Option<String>,
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub url: String,
+}
+
+/// `tocsin alerts unack` flags.
+#[derive(Debug, Args)]
+pub struct AlertsUnackArgs {
+    /// The group key.
+    pub group_key: String,
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub url: String,
+}
+
+/// `tocsin alerts groups` flags.
+#[derive(Debug, Args)]
+pub struct AlertsGroupsArgs {
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub url: String,
+    /// Output: text, or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 /// `tocsin alerts history` flags.
@@ -153,6 +217,12 @@ pub enum CheckCommand {
     /// Check Alertmanager configuration files (the file `alerting.config_file` names), like
     /// `amtool check-config`; errors say file:line:column.
     Alertmanager {
+        /// Files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check Prometheus rule files like `promtool check rules`; errors say file:line:column.
+    Rules {
         /// Files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -334,4 +404,50 @@ pub struct AgentArgs {
     /// Time allowed for one probe attempt.
     #[arg(long, default_value = "5s")]
     pub probe_timeout: tocsin_config::Duration,
+}
+
+/// `tocsin slo` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SloCommand {
+    /// Every SLO of the server with its remaining error budget.
+    List(SloServerArgs),
+    /// One SLO's budget: remaining, burn rate per window, time to exhaustion, events, SLA.
+    Status(SloNameArgs),
+    /// The deploy gate: exit 0 when a release may proceed, 1 when blocked, 2 when the
+    /// server cannot answer.
+    Gate(SloNameArgs),
+    /// Print the Prometheus rules for SLO spec files (Sloth prometheus/v1 or OpenSLO), offline.
+    Generate(SloGenerateArgs),
+}
+
+/// Flags of `tocsin slo` commands that ask a server.
+#[derive(Debug, Args)]
+pub struct SloServerArgs {
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub server: String,
+    /// Print the server's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tocsin slo status|gate NAME`.
+#[derive(Debug, Args)]
+pub struct SloNameArgs {
+    /// The SLO's name.
+    pub name: String,
+    /// Server and output.
+    #[command(flatten)]
+    pub server: SloServerArgs,
+}
+
+/// `tocsin slo generate FILE...`.
+#[derive(Debug, Args)]
+pub struct SloGenerateArgs {
+    /// Spec files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Sloth's alert style (page and ticket alerts) instead of one alert per burn-rate tier.
+    #[arg(long)]
+    pub sloth_alerts: bool,
 }

@@ -6,6 +6,8 @@ mod bench;
 mod check;
 mod import;
 mod query;
+mod rules;
+mod slo;
 mod tsdb;
 mod version;
 
@@ -14,7 +16,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{
-    AlertsCommand, BenchCommand, CheckCommand, Cli, Command, ImportCommand, TsdbCommand,
+    AlertsCommand, BenchCommand, CheckCommand, Cli, Command, ImportCommand, TestCommand,
+    TsdbCommand,
 };
 
 /// Runs the chosen subcommand.
@@ -27,8 +30,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
+        Command::Check(CheckCommand::Rules { files }) => Ok(rules::check(&files)),
+        Command::Test(TestCommand::Rules { files }) => Ok(rules::test(&files)),
         Command::Check(CheckCommand::Alertmanager { files }) => Ok(check::alertmanager(&files)),
         Command::Alerts(AlertsCommand::History(args)) => alerts::history(&args),
+        Command::Alerts(AlertsCommand::Ack(args)) => alerts::ack(&args),
+        Command::Alerts(AlertsCommand::Unack(args)) => alerts::unack(&args),
+        Command::Alerts(AlertsCommand::Groups(args)) => alerts::groups(&args),
         Command::Version => {
             version::print();
             Ok(ExitCode::SUCCESS)
@@ -42,6 +50,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_time,
             max_time,
         }) => tsdb::dump(&data_dir, selector.as_deref(), min_time, max_time),
+        Command::Slo(command) => Ok(slo::run(&command)),
         Command::Query(args) => query::instant(&args),
         Command::QueryRange(args) => query::range(&args),
         Command::Agent(args) => {

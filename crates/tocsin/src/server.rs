@@ -8,7 +8,9 @@ mod data_dir;
 mod ingest;
 mod query;
 mod reload;
+pub(crate) mod rules;
 mod signals;
+pub(crate) mod slo;
 mod storage;
 
 use std::sync::Arc;
@@ -88,6 +90,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     )
     .await?;
     let alerting_base_dir = source.base_dir().to_path_buf();
+    let slo_base_dir = source.base_dir().to_path_buf();
+    let rules_base_dir = source.base_dir().to_path_buf();
     let reloader = Arc::new(ConfigReloader::new(
         source,
         config,
@@ -107,6 +111,36 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
 
     let prometheus = query::start(&args, &reloader.current(), &reloader);
+
+    // SLOs: budgets and the deploy gate over the same engine and store as queries.
+    let slo = slo::SloStage::start(
+        &reloader.current(),
+        &slo_base_dir,
+        data_dir.path(),
+        Arc::clone(&prometheus.engine),
+        storage.queryable(),
+    )
+    .await?;
+    {
+        let stage = Arc::clone(&slo);
+        reloader.on_reload(Box::new(move |config| stage.reload(config, &slo_base_dir)));
+    }
+    let rules = rules::RulesStage::start(
+        &reloader.current(),
+        &rules_base_dir,
+        rules::RulesInputs {
+            engine: Arc::clone(&prometheus.engine),
+            queryable: storage.queryable(),
+            appendable: storage.appendable(),
+            router: alerting.router(),
+        },
+        &registry,
+        format!("http://{}", args.listen),
+    )?;
+    {
+        let stage = Arc::clone(&rules);
+        reloader.on_reload(Box::new(move |config| stage.reload(config)));
+    }
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -131,6 +165,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .clone()
             .map(|stage| stage as Arc<dyn tocsin_api::IngestApi>),
         alerting: Some(Arc::clone(&alerting) as Arc<dyn tocsin_api::AlertmanagerApi>),
+        slo: Some(Arc::clone(&slo) as Arc<dyn tocsin_api::SloApi>),
+        rules: Some(Arc::clone(&rules) as Arc<dyn tocsin_api::RulesApi>),
         registry,
         http_metrics,
         build: BUILD,
@@ -166,6 +202,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     // Stages flush their state here, in reverse order of the data flow, as they land.
     // Alerting first: every acknowledged alert and silence is already in the state store;
     // this stops the group timers and writes queued history.
+    // Rules first: they post into the router; stopping marks their series stale.
+    rules.stop().await;
+    slo.stop().await;
     alerting.stop().await;
     if let Some(stage) = &ingest {
         stage.stop().await;
@@ -188,16 +227,7 @@ pub(crate) fn check_alertmanager_reference(
 /// Sections that are parsed and validated now but whose stage is not built yet: say so
 /// rather than silently ignore them.
 fn warn_about_sections_not_in_effect(config: &Config) {
-    let pending = [
-        ("rule_files", !config.rule_files.is_empty()),
-        ("slo_files", !config.slo_files.is_empty()),
-        (
-            "alerting.alertmanagers",
-            !config.alerting.alertmanagers.is_empty()
-                || !config.alerting.alert_relabel_configs.is_empty(),
-        ),
-        ("oncall.files", !config.oncall.files.is_empty()),
-    ];
+    let pending = [("oncall.files", !config.oncall.files.is_empty())];
     for (section, configured) in pending {
         if configured {
             tracing::warn!(

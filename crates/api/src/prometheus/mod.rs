@@ -5,6 +5,7 @@
 
 mod params;
 mod query;
+mod rules;
 mod series;
 mod status;
 
@@ -15,6 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+pub use self::rules::{RulesApi, RulesRequest};
 use crate::AppState;
 
 pub use self::status::{PrometheusStatus, RuntimeInfo};
@@ -51,6 +53,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/query_exemplars",
             get(series::exemplars).post(series::exemplars),
         )
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/flags", get(status::flags))

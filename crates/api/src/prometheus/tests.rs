@@ -99,6 +99,8 @@ fn app_with(storage: bool, prometheus: bool) -> Router {
         storage: storage.then(|| Arc::new(store()) as Arc<dyn tocsin_model::storage::Queryable>),
         ingest: None,
         alerting: None,
+        rules: None,
+        slo: None,
         prometheus: prometheus.then(|| PrometheusApi {
             engine,
             status: Arc::new(FixedStatus),
@@ -263,6 +265,8 @@ async fn limits_are_enforced() {
         storage: Some(Arc::new(store())),
         ingest: None,
         alerting: None,
+        rules: None,
+        slo: None,
         prometheus: Some(PrometheusApi {
             engine,
             status: Arc::new(FixedStatus),

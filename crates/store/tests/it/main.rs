@@ -6,6 +6,7 @@
 #![allow(clippy::print_stderr, reason = "tests say why they skipped")]
 
 mod alerting;
+mod slo;
 
 use std::future::Future;
 

@@ -40,6 +40,7 @@ fn check_one(file: &Path) -> Result<(), String> {
     WebSecurity::from_config(&config.web, base_dir)
         .map_err(|err| format!("{}: {err}", file.display()))?;
     crate::server::check_alertmanager_reference(&config, base_dir)?;
+    crate::server::slo::load_slo_files(&config, base_dir)?;
     Ok(())
 }
 

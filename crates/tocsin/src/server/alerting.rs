@@ -110,6 +110,11 @@ impl AlertingStage {
         }))
     }
 
+    /// The router, for stages that post alerts into it (rules).
+    pub(crate) fn router(&self) -> Alerting {
+        self.alerting.clone()
+    }
+
     /// Applies the Alertmanager file of a reloaded tocsin.yml.
     pub(crate) fn reload(&self, config: &Config, base_dir: &Path) -> Result<(), String> {
         let (am, text, _) = load_alertmanager_config(config, base_dir)?;
@@ -122,6 +127,40 @@ impl AlertingStage {
     pub(crate) async fn stop(&self) {
         self.alerting.stop().await;
         self.store.close().await;
+    }
+}
+
+/// The body of `POST /api/tocsin/v1/alerts/groups/{group_key}/ack`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    by: String,
+    #[serde(default)]
+    comment: String,
+    /// RFC 3339.
+    #[serde(default)]
+    expires_at: Option<String>,
+    /// Prometheus duration from now (`2h`); exclusive with `expires_at`.
+    #[serde(default)]
+    duration: Option<String>,
+}
+
+fn ack_json(ack: &tocsin_alerting::ack::Ack) -> Value {
+    json!({
+        "group_key": ack.group_key,
+        "by": ack.by,
+        "comment": ack.comment,
+        "acked_at": format_api(ack.at),
+        "expires_at": ack.expires_at.map(format_api),
+        "alerts": ack.alerts.len(),
+    })
+}
+
+fn ack_error(e: tocsin_alerting::Error) -> (u16, String) {
+    match e {
+        tocsin_alerting::Error::GroupNotFound(_) => (404, e.to_string()),
+        tocsin_alerting::Error::Invalid(m) => bad(m),
+        e => (500, e.to_string()),
     }
 }
 
@@ -182,6 +221,20 @@ fn alert_json(v: &AlertView) -> Value {
 }
 
 fn silence_json(s: &Silence, now: i64) -> Value {
+    let mut out = silence_json_am(s, now);
+    // tocsin's extensions, only when used, so Alertmanager clients see what they expect.
+    if let Some(map) = out.as_object_mut() {
+        if let Some(r) = &s.recurrence {
+            map.insert("recurrence".to_owned(), r.spec.clone());
+        }
+        if let Some(w) = s.warn_before {
+            map.insert("warnBefore".to_owned(), format!("{}s", w / 1000).into());
+        }
+    }
+    out
+}
+
+fn silence_json_am(s: &Silence, now: i64) -> Value {
     json!({
         "id": s.id,
         "status": {"state": s.state(now).as_str()},
@@ -238,6 +291,12 @@ struct PostedSilence {
     ends_at: String,
     created_by: String,
     comment: String,
+    /// tocsin: Alertmanager time intervals the silence mutes in.
+    #[serde(default)]
+    recurrence: Option<Value>,
+    /// tocsin: warn this long (`15m`) before `endsAt`.
+    #[serde(default)]
+    warn_before: Option<String>,
 }
 
 fn instant(text: &Option<String>, what: &str) -> Result<Option<i64>, String> {
@@ -300,6 +359,79 @@ impl AlertmanagerApi for AlertingStage {
         ))
     }
 
+    fn tocsin_groups(&self, params: &Params) -> ApiResult {
+        let filter = alert_filter(params)?;
+        Ok(Value::Array(
+            self.alerting
+                .groups(&filter)
+                .iter()
+                .map(|g| {
+                    json!({
+                        "key": g.key,
+                        "labels": g.labels,
+                        "receiver": g.receiver,
+                        "ack": g.ack.as_ref().map(ack_json),
+                        "alerts": g.alerts.iter().map(alert_json).collect::<Vec<_>>(),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    fn ack_group(&self, group_key: String, body: Bytes) -> ApiFuture<'_> {
+        Box::pin(async move {
+            let body: AckBody = serde_json::from_slice(&body).map_err(|e| {
+                bad(format!(
+                    "cannot parse the acknowledgement (fields: by, comment, expires_at, duration): {e}"
+                ))
+            })?;
+            let now = self.alerting.now();
+            let expires_at = match (&body.expires_at, &body.duration) {
+                (Some(_), Some(_)) => {
+                    return Err(bad("give either expires_at or duration, not both"));
+                }
+                (Some(at), None) => Some(
+                    parse_rfc3339(at)
+                        .ok_or_else(|| bad(format!("expires_at {at:?} is not an RFC 3339 time")))?,
+                ),
+                (None, Some(d)) => {
+                    let d: tocsin_config::Duration = d.parse().map_err(|e| {
+                        bad(format!("duration {d:?} is not a duration like 2h: {e}"))
+                    })?;
+                    Some(now + tocsin_alerting::time::millis(d))
+                }
+                (None, None) => None,
+            };
+            let ack = self
+                .alerting
+                .ack_group(tocsin_alerting::AckInput {
+                    group_key,
+                    by: body.by,
+                    comment: body.comment,
+                    expires_at,
+                })
+                .await
+                .map_err(ack_error)?;
+            Ok(ack_json(&ack))
+        })
+    }
+
+    fn unack_group(&self, group_key: String) -> ApiFuture<'_> {
+        Box::pin(async move {
+            let ack = self
+                .alerting
+                .unack_group(&group_key)
+                .await
+                .map_err(|e| match e {
+                    tocsin_alerting::Error::GroupNotFound(_) => {
+                        (404, format!("alert group {group_key} is not acknowledged"))
+                    }
+                    e => ack_error(e),
+                })?;
+            Ok(ack_json(&ack))
+        })
+    }
+
     fn get_silences(&self, params: &Params) -> ApiResult {
         let filter = filter_matchers(params)?;
         let now = self.alerting.now();
@@ -356,6 +488,15 @@ impl AlertmanagerApi for AlertingStage {
                     posted.ends_at
                 ))
             })?;
+            let warn_before = match &posted.warn_before {
+                None => None,
+                Some(d) => {
+                    let d: tocsin_config::Duration = d.parse().map_err(|e| {
+                        bad(format!("warnBefore {d:?} is not a duration like 15m: {e}"))
+                    })?;
+                    Some(tocsin_alerting::time::millis(d))
+                }
+            };
             let id = self
                 .alerting
                 .set_silence(SilenceInput {
@@ -365,6 +506,8 @@ impl AlertmanagerApi for AlertingStage {
                     ends_at,
                     created_by: posted.created_by,
                     comment: posted.comment,
+                    recurrence: posted.recurrence,
+                    warn_before,
                 })
                 .await
                 .map_err(|e| match e {

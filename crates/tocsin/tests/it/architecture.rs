@@ -14,6 +14,28 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["tocsin-config", "tocsin-model", "tocsin-telemetry"],
     ),
     ("tocsin-promql", &["tocsin-model"]),
+    ("tocsin-template", &[]),
+    (
+        "tocsin-rules",
+        &[
+            "tocsin-config",
+            "tocsin-model",
+            "tocsin-promql",
+            "tocsin-store",
+            "tocsin-telemetry",
+            "tocsin-template",
+        ],
+    ),
+    (
+        "tocsin-slo",
+        &[
+            "tocsin-config",
+            "tocsin-model",
+            "tocsin-promql",
+            "tocsin-store",
+            "tocsin-telemetry",
+        ],
+    ),
     ("tocsin-store", &["tocsin-config"]),
     (
         "tocsin-alerting",
@@ -22,6 +44,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tocsin-model",
             "tocsin-store",
             "tocsin-telemetry",
+            "tocsin-template",
         ],
     ),
     (
@@ -42,8 +65,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tocsin-ingest",
             "tocsin-model",
             "tocsin-promql",
+            "tocsin-rules",
+            "tocsin-slo",
             "tocsin-store",
             "tocsin-telemetry",
+            "tocsin-template",
             "tocsin-tsdb",
         ],
     ),

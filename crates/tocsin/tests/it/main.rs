@@ -14,13 +14,16 @@
     reason = "tests tell the runner's output why they skipped"
 )]
 
+mod acks;
 mod alerting;
 mod architecture;
 mod check;
 mod cli;
 mod import;
 mod ingest;
+mod rules;
 mod server;
+mod slo;
 mod support;
 mod tls;
 mod tsdb;
