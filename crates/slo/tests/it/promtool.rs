@@ -20,7 +20,15 @@ fn promtool_fires_the_page_tier_on_the_same_step() {
         std::slice::from_ref(&slo),
         &tocsin_slo::GenerateOptions::default(),
     );
-    std::fs::write(dir.path().join("rules.yml"), rules).unwrap();
+    // promtool orders groups randomly unless told (it sorts on an empty order map), and the
+    // alerts read the recording rules of the same step: evaluate them in generation order.
+    let group_order: Vec<String> = rules
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("- name: "))
+        .map(|name| format!("  - {name}\n"))
+        .collect();
+    assert_eq!(group_order.len(), 3, "{rules}");
+    std::fs::write(dir.path().join("rules.yml"), &rules).unwrap();
 
     // Index h is the last healthy scrape; the outage fills h+1 onwards.
     let h: u64 = 2 * 240;
@@ -48,7 +56,8 @@ fn promtool_fires_the_page_tier_on_the_same_step() {
     let tests = format!(
         r#"rule_files: [rules.yml]
 evaluation_interval: 15s
-tests:
+group_eval_order:
+{}tests:
   - interval: 15s
     input_series:
       - series: 'http_requests_total{{job="app",code="200"}}'
@@ -57,6 +66,7 @@ tests:
         values: '10000+0x{h} 10150+150x19'
     alert_rule_test:
 {}{}{}"#,
+        group_order.concat(),
         page(0, false),
         page(45, false),
         page(60, true),

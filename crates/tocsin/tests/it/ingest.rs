@@ -263,6 +263,22 @@ async fn prometheus_remote_write_and_scrape_agree() {
             .spawn()
             .unwrap(),
     );
+    // Both scrapers must find node_exporter listening from their first scrape on, or a
+    // slow start on a loaded machine shows up as `up 0`.
+    let ne_url = format!("http://127.0.0.1:{ne_port}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http()
+        .get(&ne_url)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "node_exporter did not start in 30s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     std::fs::write(
         dir.path().join("tocsin.yml"),
         format!(

@@ -158,19 +158,25 @@ async fn bad_reload_keeps_the_running_config_and_sighup_applies_a_good_one() {
 
     std::fs::write(&config, with_header("sameorigin")).unwrap();
     server.signal("HUP");
-    let url = server.url("/-/healthy");
+    // A reload swaps the web settings first and reports success after every stage applied
+    // the new file, so wait for the report, not for the header.
+    let url = server.url("/metrics");
     server
         .wait_until(|| {
             let (client, url) = (client.clone(), url.clone());
             async move {
-                client.get(url).send().await.is_ok_and(|r| {
-                    r.headers()
-                        .get("x-frame-options")
-                        .is_some_and(|v| v == "sameorigin")
-                })
+                match client.get(url).send().await {
+                    Ok(r) => r
+                        .text()
+                        .await
+                        .is_ok_and(|m| m.contains("tocsin_config_last_reload_successful 1")),
+                    Err(_) => false,
+                }
             }
         })
         .await;
+    let probe = client.get(server.url("/-/healthy")).send().await.unwrap();
+    assert_eq!(probe.headers()["x-frame-options"], "sameorigin");
     let metrics = client
         .get(server.url("/metrics"))
         .send()
