@@ -191,7 +191,7 @@ pub struct AlertsHistoryArgs {
     /// The server.
     #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
     pub url: String,
-    /// Only `alert`, `notification` or `silence` records.
+    /// Only `alert`, `notification`, `silence` or `ack` records.
     #[arg(long)]
     pub kind: Option<String>,
     /// Only this alertname.

@@ -62,23 +62,13 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let tls = security.current().tls_enabled();
     let storage =
         storage::StorageStage::open(data_dir.path(), &config.storage.tsdb, &registry).await?;
-    // Ingestion writes into the time-series store and acknowledges only what it committed;
-    // without a durable store it does not run (503). The store is wired here with #3.
-    let appendable: Option<Arc<dyn tocsin_model::storage::Appendable>> = Some(storage.appendable());
-    let ingest = match appendable {
-        Some(store) => Some(ingest::IngestStage::start(
-            &config,
-            store,
-            &registry,
-            source.base_dir(),
-        )?),
-        None => {
-            if !config.scrape_configs.is_empty() {
-                tracing::warn!("no time-series store in this build; scrape_configs have no effect");
-            }
-            None
-        }
-    };
+    // Ingestion writes into the time-series store and acknowledges only what it committed.
+    let ingest = Some(ingest::IngestStage::start(
+        &config,
+        storage.appendable(),
+        &registry,
+        source.base_dir(),
+    )?);
     // Alert routing: the state store (silences, notification log, alert state, history)
     // and the router built from the Alertmanager file that alerting.config_file names.
     let alerting = alerting::AlertingStage::start(
@@ -199,10 +189,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
     signal_task.abort();
 
-    // Stages flush their state here, in reverse order of the data flow, as they land.
-    // Alerting first: every acknowledged alert and silence is already in the state store;
-    // this stops the group timers and writes queued history.
-    // Rules first: they post into the router; stopping marks their series stale.
+    // Stages flush their state in reverse order of the data flow. Rules first: they post
+    // into the router, and stopping marks their series stale. Then alerting: every
+    // acknowledged alert and silence is already in the state store; this stops the group
+    // timers and writes queued history.
     rules.stop().await;
     slo.stop().await;
     alerting.stop().await;
