@@ -80,13 +80,66 @@ pub struct Engine {
 /// deeper than any real one must fail cleanly rather than exhaust the thread's stack.
 pub(crate) const MAX_NESTING: usize = 256;
 
+/// Largest number of seconds accepted in a duration (about 31 700 years).
+const MAX_DURATION_SECONDS: f64 = 1e12;
+
+/// Whether a token inside `[...]` could be a duration too large for `std::time::Duration`:
+/// promql-parser 0.11 panics converting those (found by the rule_file fuzz target).
+fn duration_out_of_range(token: &str) -> bool {
+    if let Ok(v) = token.parse::<f64>() {
+        return !v.is_finite() || v.abs() > MAX_DURATION_SECONDS;
+    }
+    if let Some(hex) = token
+        .strip_prefix("0x")
+        .or_else(|| token.strip_prefix("0X"))
+    {
+        return u64::from_str_radix(hex, 16).map_or(true, |v| v as f64 > MAX_DURATION_SECONDS);
+    }
+    // `5m30s`, `1y`: each number before a unit; 11 digits of years still fit.
+    token
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|digits| digits.len() > 11)
+}
+
+/// Refuses a token inside `[...]` that grows past any duration's length (bounded memory).
+fn continue_token_check(token: &str) -> Result<()> {
+    if token.len() > 64 {
+        return Err(Error::Parse(
+            "a duration in brackets is longer than 64 characters; use a smaller value".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a query (Prometheus 3 syntax), with errors worded for the API's `bad_data`.
 pub fn parse_expr(query: &str) -> Result<Expr> {
     // Bracket depth first: the parser itself must not see absurd nesting.
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for c in query.chars() {
+    // Durations inside `[...]` (ranges, subquery steps) are checked before the parser sees
+    // them; see `duration_out_of_range`.
+    let mut square = 0usize;
+    let mut token = String::new();
+    for c in query.chars().chain(std::iter::once(' ')) {
+        if square > 0 && quote.is_none() && (c.is_ascii_alphanumeric() || c == '.') {
+            token.push(c);
+            continue_token_check(&token)?;
+        } else if !token.is_empty() {
+            if duration_out_of_range(&token) {
+                return Err(Error::Parse(format!(
+                    "duration {token:?} is out of range; use a value under {MAX_DURATION_SECONDS:e} seconds"
+                )));
+            }
+            token.clear();
+        }
+        if quote.is_none() {
+            match c {
+                '[' => square += 1,
+                ']' => square = square.saturating_sub(1),
+                _ => {}
+            }
+        }
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -109,7 +162,16 @@ pub fn parse_expr(query: &str) -> Result<Expr> {
             _ => {}
         }
     }
-    let expr = parse(query).map_err(Error::Parse)?;
+    // promql-parser 0.11 panics on some out-of-range literals (a duration of 1e25 seconds
+    // overflows `Duration`, found by the rule_file fuzz target); a query must never take a
+    // worker down, so such a panic becomes a parse error.
+    let expr = std::panic::catch_unwind(|| parse(query))
+        .map_err(|_| {
+            Error::Parse(
+                "a number or duration in the query is out of range; use a smaller value".to_owned(),
+            )
+        })?
+        .map_err(Error::Parse)?;
     if nesting(&expr) > MAX_NESTING {
         return Err(too_deep());
     }
@@ -362,4 +424,33 @@ fn to_series(series: Vec<SSeries>) -> Vec<Series> {
             points: s.points,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_literals_are_parse_errors_not_panics() {
+        for query in [
+            "22[2222222222222222222222222]",
+            "up[2222222222222222222222222]",
+            "rate(up[2222222222222222222222222s])",
+            "up[1e30]",
+            "up[NaN]",
+            "up[5m:0xffffffffffffffff]",
+        ] {
+            let err = parse_expr(query).expect_err(query);
+            assert!(matches!(err, Error::Parse(_)), "{query}: {err}");
+        }
+        for ok in [
+            "rate(up[5m])",
+            "up[1h30m]",
+            "up[5m:1m]",
+            "up[300]",
+            "up{a=\"[1e30]\"}",
+        ] {
+            assert!(parse_expr(ok).is_ok(), "{ok}");
+        }
+    }
 }

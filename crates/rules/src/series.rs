@@ -80,8 +80,7 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
     if text == "{}" {
         return Ok(Labels::empty());
     }
-    let expr =
-        promql_parser::parser::parse(text).map_err(|e| format!("bad series {text:?}: {e}"))?;
+    let expr = tocsin_promql::parse_expr(text).map_err(|e| format!("bad series {text:?}: {e}"))?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(format!("bad series {text:?}: not a series selector"));
     };

@@ -43,7 +43,7 @@ fn open(data_dir: &Path) -> anyhow::Result<std::sync::Arc<Tsdb>> {
 pub(crate) fn parse_selector(text: &str) -> anyhow::Result<Vec<Matcher>> {
     use promql_parser::label::MatchOp;
     use promql_parser::parser::Expr;
-    let expr = promql_parser::parser::parse(text)
+    let expr = tocsin_promql::parse_expr(text)
         .map_err(|err| anyhow::anyhow!("invalid selector {text:?}: {err}"))?;
     let Expr::VectorSelector(vs) = expr else {
         bail!("{text:?} is not a series selector; use the form metric{{label=\"value\"}}");
