@@ -12,6 +12,7 @@
 
 mod labels;
 mod matcher;
+pub mod parallel;
 mod sample;
 pub mod storage;
 

@@ -17,7 +17,7 @@ mod engine;
 mod error;
 mod eval;
 pub mod functions;
-mod parallel;
+use tocsin_model::parallel;
 mod position;
 mod value;
 

@@ -33,7 +33,7 @@ pub mod head;
 mod metrics;
 mod mmap;
 mod options;
-mod parallel;
+use tocsin_model::parallel;
 mod postings;
 pub mod query;
 pub mod wal;

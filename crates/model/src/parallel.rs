@@ -1,12 +1,12 @@
-//! Spreading per-series work (chunk decoding) over the cores, on rayon's persistent pool: threads
-//! spawned per query would each start from fresh allocator pages, which cost more than they
-//! saved.
+//! Spreading per-series work (chunk decoding in the store, draining sample iterators in the
+//! query engine) over the cores, on rayon's persistent pool: threads spawned per query would
+//! each start from fresh allocator pages, which cost more than they saved.
 
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 /// `items.map(f)` in order, in pieces of at least `min_per_task` items (below that, handing
 /// work to another thread costs more than it saves). A panic in `f` is re-raised.
-pub(crate) fn map<T: Send, U: Send>(
+pub fn map<T: Send, U: Send>(
     items: Vec<T>,
     min_per_task: usize,
     f: impl Fn(T) -> U + Sync + Send,
