@@ -21,7 +21,9 @@ mod targets_json;
 mod tests;
 
 pub use self::discovery::{TargetGroup, file_sd_paths, parse_target_groups};
-pub use self::fetch::{Fetch, FetchFuture, Fetched, HttpFetcher, accept_header};
+pub use self::fetch::{
+    Fetch, FetchFuture, Fetched, HttpFetcher, accept_header, http_client_builder,
+};
 pub use self::manager::ScrapeManager;
 pub use self::scrape_loop::{ScrapeLoop, ScrapeReport};
 pub use self::target::{JobSettings, Target, TargetHealth, populate_labels};

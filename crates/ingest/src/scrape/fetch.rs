@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tocsin_config::{ScrapeConfig, ScrapeProtocol};
+use tocsin_config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
 
 use super::target::JobSettings;
 
@@ -94,52 +94,64 @@ pub struct HttpFetcher {
     compression: bool,
 }
 
+/// Applies Prometheus's HTTP client settings (redirects, HTTP/2, proxy, TLS with CA and
+/// client certificate) to `builder`; relative file paths resolve against `base_dir`. Shared by
+/// scraping and by sending alerts to external Alertmanagers.
+pub fn http_client_builder(
+    builder: reqwest::ClientBuilder,
+    http: &HttpClientConfig,
+    base_dir: &Path,
+) -> Result<reqwest::ClientBuilder, String> {
+    let mut builder = builder.redirect(if http.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    });
+    if !http.enable_http2 {
+        builder = builder.http1_only();
+    }
+    if let Some(proxy) = &http.proxy_url {
+        builder =
+            builder.proxy(reqwest::Proxy::all(proxy).map_err(|err| format!("proxy_url: {err}"))?);
+    }
+    let tls = &http.tls_config;
+    if let Some(ca) = &tls.ca_file {
+        let pem = std::fs::read(base_dir.join(ca))
+            .map_err(|err| format!("tls_config.ca_file {ca}: {err}"))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|err| format!("tls_config.ca_file {ca}: {err}"))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+        let mut pem = std::fs::read(base_dir.join(cert))
+            .map_err(|err| format!("tls_config.cert_file {cert}: {err}"))?;
+        pem.extend(
+            std::fs::read(base_dir.join(key))
+                .map_err(|err| format!("tls_config.key_file {key}: {err}"))?,
+        );
+        builder = builder.identity(
+            reqwest::Identity::from_pem(&pem)
+                .map_err(|err| format!("tls_config client certificate: {err}"))?,
+        );
+    }
+    if tls.insecure_skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
 impl HttpFetcher {
     /// A fetcher for `job`; relative file paths resolve against `base_dir`.
     pub fn new(job: &JobSettings, base_dir: &Path, user_agent: &str) -> Result<Self, String> {
         let config: &ScrapeConfig = &job.config;
         let http = &config.http;
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(user_agent)
-            .redirect(if http.follow_redirects {
-                reqwest::redirect::Policy::limited(10)
-            } else {
-                reqwest::redirect::Policy::none()
-            })
             .gzip(config.enable_compression)
             .pool_max_idle_per_host(1);
-        if !http.enable_http2 {
-            builder = builder.http1_only();
-        }
-        if let Some(proxy) = &http.proxy_url {
-            builder = builder
-                .proxy(reqwest::Proxy::all(proxy).map_err(|err| format!("proxy_url: {err}"))?);
-        }
-        let tls = &http.tls_config;
-        if let Some(ca) = &tls.ca_file {
-            let pem = std::fs::read(base_dir.join(ca))
-                .map_err(|err| format!("tls_config.ca_file {ca}: {err}"))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|err| format!("tls_config.ca_file {ca}: {err}"))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-            let mut pem = std::fs::read(base_dir.join(cert))
-                .map_err(|err| format!("tls_config.cert_file {cert}: {err}"))?;
-            pem.extend(
-                std::fs::read(base_dir.join(key))
-                    .map_err(|err| format!("tls_config.key_file {key}: {err}"))?,
-            );
-            builder = builder.identity(
-                reqwest::Identity::from_pem(&pem)
-                    .map_err(|err| format!("tls_config client certificate: {err}"))?,
-            );
-        }
-        if tls.insecure_skip_verify {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
+        let builder = http_client_builder(builder, http, base_dir)?;
         let auth = if let Some(basic) = &http.basic_auth {
             Auth::Basic {
                 username: basic.username.clone(),

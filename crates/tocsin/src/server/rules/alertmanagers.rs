@@ -48,47 +48,10 @@ pub(crate) struct Alertmanagers {
 }
 
 fn client(am: &AlertmanagerConfig, base_dir: &Path) -> Result<reqwest::Client, String> {
-    let http = &am.http;
-    let mut builder = reqwest::Client::builder()
-        .user_agent(format!("tocsin/{}", crate::BUILD.version))
-        .redirect(if http.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        });
-    if !http.enable_http2 {
-        builder = builder.http1_only();
-    }
-    if let Some(proxy) = &http.proxy_url {
-        builder =
-            builder.proxy(reqwest::Proxy::all(proxy).map_err(|err| format!("proxy_url: {err}"))?);
-    }
-    let tls = &http.tls_config;
-    if let Some(ca) = &tls.ca_file {
-        let pem = std::fs::read(base_dir.join(ca))
-            .map_err(|err| format!("tls_config.ca_file {ca}: {err}"))?;
-        for cert in reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|err| format!("tls_config.ca_file {ca}: {err}"))?
-        {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem = std::fs::read(base_dir.join(cert))
-            .map_err(|err| format!("tls_config.cert_file {cert}: {err}"))?;
-        pem.extend(
-            std::fs::read(base_dir.join(key))
-                .map_err(|err| format!("tls_config.key_file {key}: {err}"))?,
-        );
-        builder = builder.identity(
-            reqwest::Identity::from_pem(&pem)
-                .map_err(|err| format!("tls_config client certificate: {err}"))?,
-        );
-    }
-    if tls.insecure_skip_verify {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    builder.build().map_err(|err| err.to_string())
+    let builder = reqwest::Client::builder().user_agent(format!("tocsin/{}", crate::BUILD.version));
+    tocsin_ingest::scrape::http_client_builder(builder, &am.http, base_dir)?
+        .build()
+        .map_err(|err| err.to_string())
 }
 
 fn auth(am: &AlertmanagerConfig, base_dir: &Path) -> Auth {
