@@ -15,6 +15,7 @@ mod matcher;
 pub mod parallel;
 mod sample;
 pub mod storage;
+pub mod time;
 
 pub use crate::labels::{Label, Labels, LabelsBuilder, LabelsError, METRIC_NAME, go_quote};
 pub use crate::matcher::{MatchType, Matcher, MatcherError};

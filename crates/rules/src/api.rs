@@ -1,10 +1,9 @@
 //! `/api/v1/rules` and `/api/v1/alerts` bodies (the `data` object) in Prometheus's JSON.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
-use tocsin_model::{Labels, Timestamp};
+use tocsin_model::Labels;
 
 use crate::alert::{Alert, AlertState};
 use crate::file::RuleKind;
@@ -23,40 +22,6 @@ pub struct RulesFilter {
     pub files: Vec<String>,
     /// `exclude_alerts=true`: rules without their alerts.
     pub exclude_alerts: bool,
-}
-
-/// Go's `time.Time` JSON form (RFC 3339 with nanoseconds, trailing zeros trimmed), UTC.
-pub fn rfc3339(ms: Timestamp) -> String {
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    let mut out = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    );
-    if frac != 0 {
-        let mut f = format!("{frac:03}");
-        while f.ends_with('0') {
-            f.pop();
-        }
-        let _ = write!(out, ".{f}");
-    }
-    out.push('Z');
-    out
 }
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, as Prometheus prints alert values.
@@ -87,9 +52,15 @@ pub fn alert_json(alert: &Alert) -> Value {
     o.insert("labels".into(), labels_json(&alert.labels));
     o.insert("annotations".into(), map_json(&alert.annotations));
     o.insert("state".into(), json!(alert.state.as_str()));
-    o.insert("activeAt".into(), json!(rfc3339(alert.active_at)));
+    o.insert(
+        "activeAt".into(),
+        json!(tocsin_model::time::rfc3339_go(alert.active_at)),
+    );
     if let Some(since) = alert.keep_firing_since {
-        o.insert("keepFiringSince".into(), json!(rfc3339(since)));
+        o.insert(
+            "keepFiringSince".into(),
+            json!(tocsin_model::time::rfc3339_go(since)),
+        );
     }
     o.insert("value".into(), json!(format_value(alert.value)));
     Value::Object(o)
@@ -113,9 +84,10 @@ fn seconds(ms: i64) -> Value {
 
 fn rule_json(rule: &RuleState, exclude_alerts: bool) -> Value {
     let mut o = Map::new();
-    let last_eval = rule
-        .last_eval
-        .map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339);
+    let last_eval = rule.last_eval.map_or_else(
+        || "0001-01-01T00:00:00Z".to_owned(),
+        tocsin_model::time::rfc3339_go,
+    );
     match &rule.def.kind {
         RuleKind::Alerting {
             alert,
@@ -218,7 +190,7 @@ pub fn rules_json(groups: &[Group], filter: &RulesFilter) -> Result<Value, Strin
             "interval": seconds(g.interval_ms),
             "limit": g.def.limit,
             "evaluationTime": g.eval_duration.as_secs_f64(),
-            "lastEvaluation": g.last_eval.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339),
+            "lastEvaluation": g.last_eval.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), tocsin_model::time::rfc3339_go),
         }));
     }
     Ok(json!({ "groups": out }))
@@ -241,9 +213,15 @@ mod tests {
 
     #[test]
     fn times_and_values_print_like_go() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_764_379_845_120), "2025-11-29T01:30:45.12Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(tocsin_model::time::rfc3339_go(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            tocsin_model::time::rfc3339_go(1_764_379_845_120),
+            "2025-11-29T01:30:45.12Z"
+        );
+        assert_eq!(
+            tocsin_model::time::rfc3339_go(951_782_400_000),
+            "2000-02-29T00:00:00Z"
+        );
         assert_eq!(format_value(1.0), "1e+00");
         assert_eq!(format_value(0.25), "2.5e-01");
     }

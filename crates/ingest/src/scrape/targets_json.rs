@@ -13,30 +13,6 @@ fn label_map<'a>(labels: impl Iterator<Item = &'a Label>) -> Value {
     )
 }
 
-/// RFC 3339 with milliseconds in UTC, as Go formats `time.Time` in JSON.
-pub(crate) fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 impl ScrapeManager {
     /// The targets as `/api/v1/targets` shows them; `state` is `active`, `dropped`, `any`
     /// (default) as in Prometheus.
@@ -61,7 +37,7 @@ impl ScrapeManager {
                         "scrapeUrl": target.url,
                         "globalUrl": target.url,
                         "lastError": last.error,
-                        "lastScrape": last.at_ms.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339),
+                        "lastScrape": last.at_ms.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), tocsin_model::time::rfc3339_millis),
                         "lastScrapeDuration": last.duration_secs,
                         "health": last.health.as_str(),
                         "scrapeInterval": target.interval.to_string(),

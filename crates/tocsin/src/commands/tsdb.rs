@@ -14,8 +14,9 @@ use tocsin_model::{MatchType, Matcher};
 use tocsin_tsdb::Tsdb;
 
 pub(crate) use self::bench::bench;
-use self::format::{go_float, human_bytes, millis_to_rfc3339};
+use self::format::{go_float, human_bytes};
 use crate::output;
+use tocsin_model::time::rfc3339_millis as millis_to_rfc3339;
 
 /// The tsdb directory of a data directory (`DIR/tsdb`), or `DIR` itself if it is one.
 fn tsdb_dir(data_dir: &Path) -> PathBuf {

@@ -47,30 +47,6 @@ pub(crate) fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Milliseconds since the epoch as `2024-01-02T03:04:05.678Z` (UTC).
-pub(crate) fn millis_to_rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,15 +64,5 @@ mod tests {
         assert_eq!(go_float(-2.5), "-2.5");
         assert_eq!(go_float(f64::NAN), "NaN");
         assert_eq!(go_float(f64::NEG_INFINITY), "-Inf");
-    }
-
-    #[test]
-    fn times_print_as_rfc3339() {
-        assert_eq!(millis_to_rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            millis_to_rfc3339(1_700_000_000_123),
-            "2023-11-14T22:13:20.123Z"
-        );
-        assert_eq!(millis_to_rfc3339(-1), "1969-12-31T23:59:59.999Z");
     }
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use tocsin_config::AlertmanagerConfig;
 use tocsin_config::Config;
 use tocsin_config::Scheme;
+use tocsin_model::time::rfc3339_go as rfc3339;
 use tocsin_rules::SentAlert;
-use tocsin_rules::api::rfc3339;
 
 /// Credentials of one Alertmanager, re-read from files on every send (rotation).
 #[derive(Debug, Clone)]
