@@ -57,20 +57,172 @@ impl Value {
     }
 }
 
-/// Formats a float as Prometheus's API does (Go's `strconv.FormatFloat(f, 'f', -1, 64)` for
-/// ordinary numbers, exponent form for very large or small ones, `+Inf`, `-Inf`, `NaN`).
+/// Formats a float as Prometheus's API does: Go's `strconv.FormatFloat(v, 'f', -1, 64)`
+/// (shortest digits that round-trip), switching to `'e'` (`1e+21`, `1.5e-07`) when
+/// `|v| < 1e-6` or `|v| >= 1e21`, and `+Inf`, `-Inf`, `NaN`.
 pub fn format_float(v: f64) -> String {
+    let mut out = String::with_capacity(24);
+    write_float(&mut out, v);
+    out
+}
+
+/// [`format_float`] appended to `out` without allocating: the query API writes one per point.
+pub fn write_float(out: &mut String, v: f64) {
     if v.is_nan() {
-        return "NaN".to_owned();
+        out.push_str("NaN");
+        return;
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        return;
     }
-    // Go's 'g'-like shortest repr with exponent threshold 21, as strconv 'f', -1 would print
-    // huge digit strings; Prometheus uses FormatFloat(v, 'f', -1, 64).
-    let s = format!("{v}");
-    if s.contains('e') {
-        return s;
+    if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
+        return;
     }
-    s
+    // Whole numbers (most counters and gauges) print as integers; below 1e15 every one is
+    // exact in an i64.
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        out.push_str(itoa::Buffer::new().format(v as i64));
+        return;
+    }
+    // ryu finds the shortest round-tripping digits (as Go does); its layout differs from Go's,
+    // so only its digits and decimal exponent are kept.
+    let mut ryu_buf = ryu::Buffer::new();
+    let text = ryu_buf.format_finite(v);
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // Digits d1 d2 ... with the value 0.d1d2... x 10^point.
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    let mut point = int_part.len() as i32 + exponent;
+    for &b in int_part.as_bytes().iter().chain(frac_part.as_bytes()) {
+        if len == 0 && b == b'0' {
+            point -= 1;
+            continue;
+        }
+        if len < digits.len() {
+            digits[len] = b;
+            len += 1;
+        }
+    }
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    let digits = &digits[..len];
+    let push = |out: &mut String, bytes: &[u8]| {
+        // Only ASCII digits were copied into `digits`.
+        out.extend(bytes.iter().map(|&b| b as char));
+    };
+    if negative {
+        out.push('-');
+    }
+    let abs = v.abs();
+    if !(1e-6..1e21).contains(&abs) {
+        push(out, &digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            push(out, &digits[1..]);
+        }
+        let exp = point - 1;
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        if exp.abs() < 10 {
+            out.push('0');
+        }
+        out.push_str(itoa::Buffer::new().format(exp.abs()));
+    } else if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        push(out, digits);
+    } else if point as usize >= digits.len() {
+        push(out, digits);
+        for _ in digits.len()..point as usize {
+            out.push('0');
+        }
+    } else {
+        push(out, &digits[..point as usize]);
+        out.push('.');
+        push(out, &digits[point as usize..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::format_float;
+
+    /// The model: Rust's shortest round-trip digits in the layout Go's `'f'`/`'e'` use.
+    fn go_model(v: f64) -> String {
+        if v.is_nan() {
+            return "NaN".to_owned();
+        }
+        if v.is_infinite() {
+            return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+        }
+        let abs = v.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            let s = format!("{v:e}");
+            let (mantissa, exp) = s.split_once('e').expect("LowerExp has an exponent");
+            let exp: i32 = exp.parse().expect("integer exponent");
+            let sign = if exp < 0 { '-' } else { '+' };
+            return format!("{mantissa}e{sign}{:02}", exp.abs());
+        }
+        format!("{v}")
+    }
+
+    #[test]
+    fn matches_go_strconv_as_prometheus_calls_it() {
+        // Expected strings are what Prometheus 2.42's API prints for these values.
+        for (v, want) in [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (-42.0, "-42"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (123456.789, "123456.789"),
+            (1e15, "1000000000000000"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e300, "1.5e+300"),
+            (0.000001, "0.000001"),
+            (0.0000015, "0.0000015"),
+            (1e-7, "1e-07"),
+            (-2.5e-10, "-2.5e-10"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (5e-324, "5e-324"),
+            (0.30000000000000004, "0.30000000000000004"),
+            (9007199254740993.0, "9007199254740992"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(format_float(v), want, "{v:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_float_formats_like_the_model(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assert_eq!(format_float(v), go_model(v));
+        }
+
+        #[test]
+        fn ordinary_floats_format_like_the_model(v in -1e22f64..1e22) {
+            prop_assert_eq!(format_float(v), go_model(v));
+        }
+    }
 }

@@ -114,15 +114,20 @@ pub(crate) fn parse_duration(v: &str) -> Option<i64> {
 
 /// Milliseconds as Prometheus's JSON timestamp (seconds with exactly the needed millis).
 pub(crate) fn write_timestamp(out: &mut String, t: i64) {
-    use std::fmt::Write as _;
-    let (sign, t) = if t < 0 {
-        ("-", -(t as i128))
-    } else {
-        ("", t as i128)
-    };
-    let _ = write!(out, "{sign}{}", t / 1000);
-    let frac = t % 1000;
+    if t < 0 {
+        out.push('-');
+    }
+    let abs = t.unsigned_abs();
+    out.push_str(itoa::Buffer::new().format(abs / 1000));
+    let frac = abs % 1000;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        out.push('.');
+        if frac < 100 {
+            out.push('0');
+        }
+        if frac < 10 {
+            out.push('0');
+        }
+        out.push_str(itoa::Buffer::new().format(frac));
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tocsin_model::Labels;
-use tocsin_promql::{QueryResult, Value, format_float};
+use tocsin_promql::{QueryResult, Value, write_float};
 
 use super::params::{Params, parse_duration, write_timestamp};
 use super::{ApiError, success, success_raw};
@@ -135,7 +135,7 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     write_timestamp(out, t);
     out.push_str(",\"");
-    out.push_str(&format_float(v));
+    write_float(out, v);
     out.push_str("\"]");
 }
 

@@ -25,12 +25,13 @@ pub fn encode_dense(samples: &[Sample]) -> Vec<u8> {
     out
 }
 
-/// Zeros after the pages handed to pco: more than its largest read-ahead window (a batch of
+/// Bytes after the pages handed to pco: more than its largest read-ahead window (a batch of
 /// 512 latents of 16 bytes).
 const READ_AHEAD_PADDING: usize = 16 * 1024;
 
 thread_local! {
-    /// The pages of the chunk being decoded, followed by zeros (reused across chunks).
+    /// The pages of the chunk being decoded, followed by at least `READ_AHEAD_PADDING` bytes
+    /// (reused across chunks).
     static PADDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -52,16 +53,20 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<Sample>> {
     let (ts, vs) = PADDED.with_borrow_mut(|padded| {
         // pco reads ahead in windows of up to 8 KiB; at the end of its input it copies into
         // a fresh zeroed buffer each time, which cost more than decoding a 240-sample chunk.
-        // Both pages are copied into one reused buffer with zeros after them, so reads
-        // ahead stay in the buffer. Each page ends with pco's own terminator, so what
-        // follows it is never taken for data.
-        padded.clear();
-        padded.extend_from_slice(t_page);
-        padded.extend_from_slice(v_page);
-        padded.resize(t_page.len() + v_page.len() + READ_AHEAD_PADDING, 0);
-        let ts: Vec<i64> = pco::standalone::simple_decompress(padded)
+        // Both pages are copied to the front of one reused buffer that extends well past
+        // them, so reads ahead stay in the buffer. Each page ends with pco's own terminator,
+        // so whatever an earlier chunk left after it is never taken for data: the tail is
+        // not re-zeroed (that memset was a quarter of an instant query's instructions).
+        let pages = t_page.len() + v_page.len();
+        let needed = pages + READ_AHEAD_PADDING;
+        if padded.len() < needed {
+            padded.resize(needed, 0);
+        }
+        padded[..t_page.len()].copy_from_slice(t_page);
+        padded[t_page.len()..pages].copy_from_slice(v_page);
+        let ts: Vec<i64> = pco::standalone::simple_decompress(&padded[..needed])
             .map_err(|err| Error::decode("dense chunk timestamps", err.to_string()))?;
-        let vs: Vec<f64> = pco::standalone::simple_decompress(&padded[t_page.len()..])
+        let vs: Vec<f64> = pco::standalone::simple_decompress(&padded[t_page.len()..needed])
             .map_err(|err| Error::decode("dense chunk values", err.to_string()))?;
         Ok::<_, Error>((ts, vs))
     })?;

@@ -79,6 +79,34 @@ fn dense_is_smaller_on_noisy_gauges() {
 }
 
 #[test]
+fn a_small_dense_chunk_decodes_after_a_large_one_on_the_same_thread() {
+    // The decode buffer is reused without re-zeroing: what a large chunk leaves after a small
+    // chunk's pages must never be read as the small chunk's data.
+    let series = |n: i64, base: f64| -> Vec<Sample> {
+        (0..n)
+            .map(|i| {
+                let noise = ((i * 7919) % 1000) as f64 / 7.0;
+                Sample::new(1_700_000_000_000 + i * 15_000 + (i % 5), base + noise)
+            })
+            .collect()
+    };
+    let large = series(2_000, 1e9);
+    let small = series(24, -3.5);
+    let large_chunk = encode_dense(&large);
+    let small_chunk = encode_dense(&small);
+    for _ in 0..3 {
+        assert!(same(
+            &decode(Encoding::Dense, &large_chunk).unwrap(),
+            &large
+        ));
+        assert!(same(
+            &decode(Encoding::Dense, &small_chunk).unwrap(),
+            &small
+        ));
+    }
+}
+
+#[test]
 fn damaged_chunks_are_errors_not_panics() {
     let chunk = encode_xor(
         &(0..50)
