@@ -3,7 +3,9 @@
 # VictoriaMetrics 1.79, one after another on this machine, with the same load from
 # `tocsin bench remote-write` (node_exporter-like series, steady phase after a first round
 # that creates every series). Prints accepted samples/s, RSS per active series and disk
-# bytes per sample for each, and each peer's ratio to tocsin.
+# bytes per sample for each, and each peer's ratio to tocsin; and the CPU the server and
+# the generator used over the steady phase (cores busy on average), with the load average,
+# since both share this machine with whatever else runs on it.
 #
 #   SERIES=1000000 DURATION=60s CONCURRENCY=8 bench/compare-ingest.sh
 #
@@ -55,7 +57,7 @@ wait_ready() { # url
 
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
-declare -A RATE RSS DISK
+declare -A RATE RSS DISK SERVER_CORES GEN_CORES
 run() { # name, data dir, ready url, write url, command...
   local name=$1 dir=$2 ready=$3 url=$4
   shift 4
@@ -65,7 +67,7 @@ run() { # name, data dir, ready url, write url, command...
   wait_ready "$ready"
   local json
   json=$("$TOCSIN_BIN" bench remote-write --url "$url" --series "$SERIES" --duration "$DURATION" \
-    --concurrency "$CONCURRENCY" --batch "$BATCH" --format json)
+    --concurrency "$CONCURRENCY" --batch "$BATCH" --server-pid "$PID" --format json)
   echo "$json" >&2
   local rss
   rss=$(rss_bytes "$PID")
@@ -77,10 +79,13 @@ run() { # name, data dir, ready url, write url, command...
   RATE[$name]=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["samples_per_second"]))' "$json")
   local total
   total=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["accepted_samples_total"])' "$json")
+  SERVER_CORES[$name]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["server_cores"])' "$json")
+  GEN_CORES[$name]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["generator_cores"])' "$json")
   RSS[$name]=$(python3 -c "print(round($rss / $SERIES, 1))")
   DISK[$name]=$(python3 -c "print(round($disk / max($total, 1), 3))")
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 port=$(free_port)
 mkdir -p "$WORK/tocsin"
 : >"$WORK/tocsin.yml"
@@ -97,9 +102,11 @@ port=$(free_port)
 run victoriametrics "$WORK/vm-data" "http://127.0.0.1:$port/health" "http://127.0.0.1:$port/api/v1/write" \
   victoria-metrics -storageDataPath="$WORK/vm-data" -httpListenAddr="127.0.0.1:$port" -retentionPeriod=100y
 
-printf '\n%-16s %14s %14s %16s %12s\n' server "samples/s" "RSS B/series" "disk B/sample" "tocsin÷it"
+printf '\n%-16s %14s %14s %16s %12s %13s %10s\n' server "samples/s" "RSS B/series" "disk B/sample" "tocsin÷it" "server cores" "gen cores"
 for name in tocsin prometheus victoriametrics; do
   ratio=$(python3 -c "print(f'{${RATE[tocsin]} / max(${RATE[$name]}, 1):.2f}x')")
-  printf '%-16s %14s %14s %16s %12s\n' "$name" "${RATE[$name]}" "${RSS[$name]}" "${DISK[$name]}" "$ratio"
+  printf '%-16s %14s %14s %16s %12s %13s %10s\n' "$name" "${RATE[$name]}" "${RSS[$name]}" "${DISK[$name]}" "$ratio" \
+    "${SERVER_CORES[$name]}" "${GEN_CORES[$name]}"
 done
-echo "(series $SERIES, concurrency $CONCURRENCY, batch $BATCH, steady phase $DURATION; generator on the same machine)"
+echo "(series $SERIES, concurrency $CONCURRENCY, batch $BATCH, steady phase $DURATION; generator on the same machine, $(nproc) cores)"
+echo "load average at the start: $LOAD_BEFORE; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

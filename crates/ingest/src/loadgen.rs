@@ -1,16 +1,21 @@
 //! `tocsin bench remote-write`: a remote_write load generator with node_exporter-like
-//! series, for tocsin or any receiver. Label sets are built once; each request writes them
-//! with one sample per series, so the generator spends its CPU on what every sender pays
-//! (protobuf framing and snappy), not on building strings.
+//! series, for tocsin or any receiver. Each worker owns a slice of the series and sends it
+//! round after round, one sample per series per round at the current time, over kept-alive
+//! connections. The requests are encoded and compressed once and patched each round
+//! ([`PatchableBody`]): on a machine shared with the receiver, the generator's CPU is taken
+//! from the server being measured, so it should spend as little as a real sender's
+//! already-built queue would. Both processes' CPU time over the steady phase is reported.
+
+mod body;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use parking_lot::Mutex;
-use tocsin_model::Sample;
 
-use crate::remote_write::{V1Encoder, compress};
+pub use self::body::PatchableBody;
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub struct LoadOptions {
     pub batch: usize,
     /// `X-Scope-OrgID`, if any.
     pub tenant: Option<String>,
+    /// The receiver's process id on this machine, to report its CPU time.
+    pub server_pid: Option<u32>,
 }
 
 /// What happened.
@@ -48,6 +55,10 @@ pub struct LoadReport {
     pub statuses: BTreeMap<String, u64>,
     /// Request latencies in the steady phase, milliseconds, sorted.
     pub latencies_ms: Vec<f64>,
+    /// CPU seconds (user + system) the generator used in the steady phase.
+    pub generator_cpu_secs: Option<f64>,
+    /// CPU seconds the receiver's process used in the steady phase (with `server_pid`).
+    pub server_cpu_secs: Option<f64>,
 }
 
 impl LoadReport {
@@ -58,6 +69,13 @@ impl LoadReport {
         } else {
             0.0
         }
+    }
+
+    /// Cores a process kept busy on average over the steady phase.
+    pub fn cores(&self, cpu_secs: Option<f64>) -> Option<f64> {
+        cpu_secs
+            .filter(|_| self.steady_secs > 0.0)
+            .map(|cpu| cpu / self.steady_secs)
     }
 
     /// A latency percentile (0–100) in milliseconds.
@@ -210,6 +228,38 @@ struct Shared {
     accepted_total: u64,
     sent: u64,
     first_round_done: Vec<Instant>,
+    /// Generator and server CPU seconds when the steady phase started.
+    cpu_at_steady: (Option<f64>, Option<f64>),
+}
+
+/// CPU seconds (user + system) process `pid` (this process for `None`) has used so far,
+/// from `/proc/<pid>/stat`; `None` where that is unavailable.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_owned(),
+        |pid| format!("/proc/{pid}/stat"),
+    );
+    let text = std::fs::read_to_string(path).ok()?;
+    parse_cpu_ticks(&text)
+        .map(|ticks| ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line. The command name in parentheses may hold
+/// spaces and parentheses itself, so fields are counted from the last `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // After the name: state is field 3; utime and stime are fields 14 and 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn cpu_now(server_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
+    (
+        cpu_seconds(None),
+        server_pid.and_then(|pid| cpu_seconds(Some(pid))),
+    )
 }
 
 /// Runs the load and reports. Each of `concurrency` workers owns a slice of the series and
@@ -246,7 +296,10 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, String> {
         task.await.map_err(|err| format!("worker failed: {err}"))?;
     }
     let ended = Instant::now();
+    let (generator_cpu, server_cpu) = cpu_now(options.server_pid);
     let shared = std::mem::take(&mut *shared.lock());
+    let (generator_from, server_from) = shared.cpu_at_steady;
+    let used = |now: Option<f64>, from: Option<f64>| Some(now? - from?);
     let steady = steady_from.lock().unwrap_or(ended);
     let mut latencies = shared.latencies_ms;
     latencies.sort_by(f64::total_cmp);
@@ -259,6 +312,8 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, String> {
         sent: shared.sent,
         statuses: shared.statuses,
         latencies_ms: latencies,
+        generator_cpu_secs: used(generator_cpu, generator_from),
+        server_cpu_secs: used(server_cpu, server_from),
     })
 }
 
@@ -272,28 +327,35 @@ async fn worker_loop(
     steady_from: Arc<Mutex<Option<Instant>>>,
     workers: usize,
 ) {
-    let mut encoder = V1Encoder::new();
+    let mut bodies: Vec<Option<PatchableBody>> = Vec::new();
     let mut round = 0u64;
     let mut deadline: Option<Instant> = None;
     loop {
         let steady = deadline.is_some();
-        for chunk in series[range.clone()].chunks(options.batch) {
+        for (c, chunk) in series[range.clone()].chunks(options.batch).enumerate() {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return;
             }
-            encoder.clear();
             let t = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            for s in chunk {
-                let labels: Vec<(&str, &str)> = s
-                    .labels
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                encoder.add_series(&labels, &[Sample::new(t, s.value(round))]);
+                .map_or(1, |d| d.as_millis() as i64);
+            if bodies.len() <= c {
+                bodies.push(None);
             }
-            let body = compress(encoder.as_bytes());
+            let patched = bodies[c]
+                .as_mut()
+                .is_some_and(|body| body.patch(t, |i| chunk[i].value(round)));
+            if !patched {
+                // First round, or the timestamp's varint grew a byte.
+                bodies[c] = Some(PatchableBody::build(
+                    chunk.iter().map(|s| s.labels.as_slice()),
+                    t,
+                    chunk.iter().map(|s| s.value(round)),
+                ));
+            }
+            let body = bodies[c]
+                .as_ref()
+                .map_or_else(Bytes::new, |body| Bytes::copy_from_slice(body.as_bytes()));
             let mut request = client
                 .post(&options.url)
                 .header("Content-Type", "application/x-protobuf")
@@ -335,6 +397,7 @@ async fn worker_loop(
                 let mut shared = shared.lock();
                 shared.first_round_done.push(Instant::now());
                 if shared.first_round_done.len() == workers {
+                    shared.cpu_at_steady = cpu_now(options.server_pid);
                     *steady_from.lock() = Some(Instant::now());
                 }
             }
@@ -378,5 +441,27 @@ mod tests {
         );
         // Counters never decrease.
         assert!(series[0].value(2) > series[0].value(1));
+    }
+
+    #[test]
+    fn cpu_ticks_are_read_after_the_command_name() {
+        // A command name with spaces and a parenthesis must not shift the fields.
+        let stat = "4242 (tocsin (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 \
+                    250 75 0 0 20 0 3 0 100 1000000 500";
+        assert_eq!(parse_cpu_ticks(stat), Some(325));
+        assert_eq!(parse_cpu_ticks("4242 (short) S 1 2"), None);
+        assert_eq!(parse_cpu_ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn cpu_seconds_of_this_process_and_of_a_missing_one() {
+        let own = cpu_seconds(None).unwrap();
+        assert!(own >= 0.0);
+        assert_eq!(
+            cpu_seconds(Some(std::process::id())).map(|s| s >= own),
+            Some(true)
+        );
+        // Above the kernel's pid_max (2^22), so no such process.
+        assert_eq!(cpu_seconds(Some(u32::MAX)), None);
     }
 }

@@ -71,6 +71,14 @@ impl WriteOutcome {
     }
 }
 
+/// A request that passed the checks made before its body is read.
+#[derive(Debug)]
+struct Accepted {
+    tenant: String,
+    label: String,
+    protocol: Protocol,
+}
+
 /// Tuning of the receiver.
 #[derive(Debug, Clone)]
 pub struct ReceiverOptions {
@@ -163,20 +171,60 @@ impl Receiver {
 
     /// Handles one request end to end. Decoding and appending run on the blocking pool.
     pub async fn write(self: &Arc<Self>, input: WriteInput) -> WriteOutcome {
+        let accepted = match self.check(&input) {
+            Ok(accepted) => accepted,
+            Err(outcome) => return outcome,
+        };
+        let Ok(Ok(permit)) =
+            tokio::time::timeout(self.options.queue_timeout, self.permits.acquire()).await
+        else {
+            let mut outcome = self.reject(
+                503,
+                "overloaded",
+                &accepted.label,
+                "too many remote_write requests in progress; retry later".to_owned(),
+            );
+            outcome.retry_after = Some(1);
+            return outcome;
+        };
+        let this = Arc::clone(self);
+        let outcome =
+            tokio::task::spawn_blocking(move || this.process(&accepted, &input.body)).await;
+        drop(permit);
+        outcome.unwrap_or_else(|err| {
+            tracing::error!(%err, "remote_write worker panicked; nothing of the request was acknowledged");
+            WriteOutcome::error(500, "internal error; nothing was stored, retry")
+        })
+    }
+
+    /// Handles one request on the calling thread, outside the concurrency limit: for
+    /// callers that bound their own concurrency (benchmarks, the profiler's harness).
+    pub fn write_blocking(&self, input: &WriteInput) -> WriteOutcome {
+        match self.check(input) {
+            Ok(accepted) => self.process(&accepted, &input.body),
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// The checks made before the body is touched: tenant, content type and encoding,
+    /// size as sent.
+    fn check(&self, input: &WriteInput) -> Result<Accepted, WriteOutcome> {
         let tenant = match Limiter::tenant_id(input.tenant.as_deref()) {
             Ok(tenant) => tenant.to_owned(),
-            Err(message) => return self.reject(400, "invalid_tenant", "invalid", message),
+            Err(message) => return Err(self.reject(400, "invalid_tenant", "invalid", message)),
         };
         let label = self.limiter.tenant(&tenant).metrics_label.clone();
         let protocol = match Protocol::from_content_type(input.content_type.as_deref()) {
             Ok(protocol) => protocol,
-            Err(message) => return self.reject(415, "unsupported_content_type", &label, message),
+            Err(message) => {
+                return Err(self.reject(415, "unsupported_content_type", &label, message));
+            }
         };
         match input.content_encoding.as_deref().map(str::trim) {
             None => {}
             Some(encoding) if encoding.eq_ignore_ascii_case("snappy") => {}
             Some(other) => {
-                return self.reject(
+                return Err(self.reject(
                     415,
                     "unsupported_content_encoding",
                     &label,
@@ -184,13 +232,13 @@ impl Receiver {
                         "unsupported Content-Encoding {other:?}; remote_write bodies are \
                          snappy-compressed (block format)"
                     ),
-                );
+                ));
             }
         }
         let limits = self.limiter.limits_for(&tenant);
         let max_body = limits.max_request_body_size.bytes();
         if input.body.len() as u64 > max_body {
-            return self.reject(
+            return Err(self.reject(
                 413,
                 "body_too_large",
                 &label,
@@ -199,33 +247,21 @@ impl Receiver {
                      tenant {tenant:?}; send smaller batches",
                     input.body.len()
                 ),
-            );
+            ));
         }
-        let Ok(Ok(permit)) =
-            tokio::time::timeout(self.options.queue_timeout, self.permits.acquire()).await
-        else {
-            let mut outcome = self.reject(
-                503,
-                "overloaded",
-                &label,
-                "too many remote_write requests in progress; retry later".to_owned(),
-            );
-            outcome.retry_after = Some(1);
-            return outcome;
-        };
-        let this = Arc::clone(self);
-        let outcome = tokio::task::spawn_blocking(move || {
-            this.process(&tenant, &label, protocol, &input.body)
-        })
-        .await;
-        drop(permit);
-        outcome.unwrap_or_else(|err| {
-            tracing::error!(%err, "remote_write worker panicked; nothing of the request was acknowledged");
-            WriteOutcome::error(500, "internal error; nothing was stored, retry")
+        Ok(Accepted {
+            tenant,
+            label,
+            protocol,
         })
     }
 
-    fn process(&self, tenant: &str, label: &str, protocol: Protocol, body: &[u8]) -> WriteOutcome {
+    fn process(&self, accepted: &Accepted, body: &[u8]) -> WriteOutcome {
+        let (tenant, label, protocol) = (
+            accepted.tenant.as_str(),
+            accepted.label.as_str(),
+            accepted.protocol,
+        );
         let limits = self.limiter.limits_for(tenant);
         let max = usize::try_from(limits.max_decompressed_body_size.bytes()).unwrap_or(usize::MAX);
         let raw = match decompress(body, max) {

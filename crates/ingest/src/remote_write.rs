@@ -8,7 +8,7 @@
 mod decode;
 mod encode;
 mod snappy;
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,9 @@ fn give_back(mut buffers: Buffers) {
     BUFFERS.with(|b| *b.borrow_mut() = Some(buffers));
 }
 
+/// What a batch staged for a series: its index in the batch, newest time and value bits.
+type Staged = (u32, i64, u64);
+
 /// One batch of appends to the head.
 pub struct HeadAppender<'a> {
     head: &'a Head,
@@ -82,8 +85,21 @@ impl<'a> HeadAppender<'a> {
         err
     }
 
-    /// Checks and stages a sample of `series`; `Ok(false)` for an accepted duplicate.
-    fn stage(&mut self, series: &Arc<MemSeries>, t: Timestamp, v: f64) -> Result<(), AppendError> {
+    /// Checks and stages a sample of `series`, taking the batch's handle on it when the
+    /// batch has none yet. One lookup of the staged map per sample: this runs for every
+    /// sample received.
+    fn stage(&mut self, series: Arc<MemSeries>, t: Timestamp, v: f64) -> Result<(), AppendError> {
+        let staged = self.staged_last.get(&series.sref).copied();
+        self.stage_with(staged, series, t, v)
+    }
+
+    fn stage_with(
+        &mut self,
+        staged: Option<Staged>,
+        series: Arc<MemSeries>,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<(), AppendError> {
         let min_valid = self.head.min_valid_time();
         if t < min_valid {
             return Err(self.reject(AppendError::TooOld {
@@ -92,8 +108,8 @@ impl<'a> HeadAppender<'a> {
                 min_valid,
             }));
         }
-        let (index, last) = match self.staged_last.get(&series.sref) {
-            Some(&(index, lt, lv)) => (Some(index), Some((lt, lv))),
+        let (index, last) = match staged {
+            Some((index, lt, lv)) => (Some(index), Some((lt, lv))),
             None => (None, series.last()),
         };
         if let Some((last_t, last_v)) = last {
@@ -103,10 +119,9 @@ impl<'a> HeadAppender<'a> {
                 let index = match index {
                     Some(index) => index,
                     None => {
-                        self.series.push(Arc::clone(series));
-                        let index = (self.series.len() - 1) as u32;
-                        self.staged_last
-                            .insert(series.sref, (index, last_t, last_v));
+                        let sref = series.sref;
+                        let index = self.push_series(series);
+                        self.staged_last.insert(sref, (index, last_t, last_v));
                         index
                     }
                 };
@@ -130,24 +145,27 @@ impl<'a> HeadAppender<'a> {
                 }));
             }
         }
+        let sref = series.sref;
         let index = match index {
             Some(index) => index,
-            None => {
-                self.series.push(Arc::clone(series));
-                (self.series.len() - 1) as u32
-            }
+            None => self.push_series(series),
         };
-        self.staged_last
-            .insert(series.sref, (index, t, v.to_bits()));
+        self.staged_last.insert(sref, (index, t, v.to_bits()));
         self.samples.push((index, t, v));
         Ok(())
     }
 
-    fn known(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
-        if let Some(&(index, _, _)) = self.staged_last.get(&sref) {
-            return Some(Arc::clone(&self.series[index as usize]));
+    fn push_series(&mut self, series: Arc<MemSeries>) -> u32 {
+        self.series.push(series);
+        (self.series.len() - 1) as u32
+    }
+
+    /// The series `sref` and what the batch staged for it, if the batch or the head knows it.
+    fn known(&self, sref: SeriesRef) -> Option<(Option<Staged>, Arc<MemSeries>)> {
+        if let Some(&staged) = self.staged_last.get(&sref) {
+            return Some((Some(staged), Arc::clone(&self.series[staged.0 as usize])));
         }
-        self.head.series_by_ref(sref)
+        self.head.series_by_ref(sref).map(|series| (None, series))
     }
 }
 
@@ -161,29 +179,25 @@ impl Appender for HeadAppender<'_> {
     ) -> Result<SeriesRef, AppendError> {
         // A ref is trusted as Prometheus does: refs are never reused for another series, so
         // a stale one finds nothing and the labels are looked up instead.
-        let found = if series != 0 {
-            self.known(series)
-        } else {
-            None
-        };
-        let found = match found {
-            Some(found) => found,
-            None => {
-                if labels.is_empty() {
-                    return Err(self.reject(AppendError::InvalidSeries {
-                        series: labels.clone(),
-                        reason: "a series needs at least one label".to_owned(),
-                    }));
-                }
-                let (found, created) = self.head.get_or_create(labels);
-                if created {
-                    self.new_series += 1;
-                }
-                found
-            }
-        };
-        self.stage(&found, t, v)?;
-        Ok(found.sref)
+        if series != 0
+            && let Some((staged, found)) = self.known(series)
+        {
+            let sref = found.sref;
+            return self.stage_with(staged, found, t, v).map(|()| sref);
+        }
+        if labels.is_empty() {
+            return Err(self.reject(AppendError::InvalidSeries {
+                series: labels.clone(),
+                reason: "a series needs at least one label".to_owned(),
+            }));
+        }
+        let (found, created) = self.head.get_or_create(labels);
+        if created {
+            self.new_series += 1;
+        }
+        let sref = found.sref;
+        self.stage(found, t, v)?;
+        Ok(sref)
     }
 
     fn append_by_ref(
@@ -192,8 +206,9 @@ impl Appender for HeadAppender<'_> {
         t: Timestamp,
         v: f64,
     ) -> Option<Result<SeriesRef, AppendError>> {
-        let found = self.known(series)?;
-        Some(self.stage(&found, t, v).map(|()| found.sref))
+        let (staged, found) = self.known(series)?;
+        let sref = found.sref;
+        Some(self.stage_with(staged, found, t, v).map(|()| sref))
     }
 
     fn commit(mut self: Box<Self>) -> tocsin_model::storage::Result<CommitSummary> {
