@@ -174,6 +174,7 @@ impl Acks {
             route: None,
             state: state.to_owned(),
             outcome: None,
+            notification_id: None,
             detail: detail.to_string(),
         });
     }

@@ -242,6 +242,9 @@ pub struct ReceiverConfig {
     /// PagerDuty Events API v2.
     #[serde(default)]
     pub pagerduty_configs: Vec<Spanned<PagerdutyConfig>>,
+    /// tocsin: hand the group to the on-call stage (a service or an escalation policy).
+    #[serde(default)]
+    pub oncall_configs: Vec<Spanned<OncallConfig>>,
     /// Not delivered by this version (refused).
     pub opsgenie_configs: Option<Spanned<serde::de::IgnoredAny>>,
     /// Not delivered by this version (refused).
@@ -292,6 +295,8 @@ pub struct NamedTimeInterval {
     #[serde(default)]
     pub time_intervals: Vec<TimeInterval>,
 }
+
+pub use crate::receivers::oncall::OncallConfig;
 
 pub use crate::receivers::config::{
     EmailConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction, SlackConfig,
@@ -410,7 +415,7 @@ impl AlertmanagerConfig {
                         &spanned.referenced,
                         format!(
                             "receiver {:?}: {field} are not supported by this version of tocsin \
-                             (webhook, slack, email and pagerduty configs are); send to a \
+                             (webhook, slack, email, pagerduty and oncall configs are); send to a \
                              webhook bridge meanwhile",
                             r.name
                         ),

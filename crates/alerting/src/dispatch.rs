@@ -89,9 +89,15 @@ impl Dispatcher {
 
     /// Routes one alert into its groups.
     pub fn process(self: &Arc<Self>, alert: &Alert) {
-        for route in self.route.matches(&alert.labels) {
+        self.process_routed(alert, &self.route.matches(&alert.labels));
+    }
+
+    /// Puts one alert into the groups of `routes`, the routes of this dispatcher's tree it
+    /// matches (computed once by the caller, who needs them too).
+    pub fn process_routed(self: &Arc<Self>, alert: &Alert, routes: &[Arc<Route>]) {
+        for route in routes {
             let labels = route.group_labels(&alert.labels);
-            let id = (Arc::as_ptr(&route) as usize, fingerprint(&labels));
+            let id = (Arc::as_ptr(route) as usize, fingerprint(&labels));
             let group = {
                 let mut groups = self.groups.lock();
                 match groups.get(&id) {
@@ -105,7 +111,7 @@ impl Dispatcher {
                                 next_flush: self.clock.now() + route.opts.group_wait,
                                 has_flushed: false,
                             }),
-                            route: Arc::clone(&route),
+                            route: Arc::clone(route),
                             wake: Notify::new(),
                             stop: self.stop.child_token(),
                         });

@@ -16,6 +16,9 @@ pub enum Error {
     /// No alert group has this key.
     #[error("alert group {0} not found")]
     GroupNotFound(String),
+    /// No notification matches what feedback named.
+    #[error("{0}")]
+    NotificationNotFound(String),
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] tocsin_store::Error),

@@ -1,15 +1,16 @@
 //! Alert routing compatible with Alertmanager 0.25: its configuration file and semantics
 //! (route tree, grouping, `group_wait`/`group_interval`/`repeat_interval`, inhibition,
 //! silences, time intervals, deduplication against a notification log, webhook payload v4,
-//! Slack, email and PagerDuty receivers with Alertmanager's default templates),
+//! Slack, email and PagerDuty receivers with Alertmanager's default templates, and tocsin's
+//! `oncall` receiver),
 //! with the state that Alertmanager keeps in memory or in periodic snapshots — alerts,
 //! silences, notification log, history — written to the state store before it is
 //! acknowledged, so a crash loses none of it.
 //!
 //! Layout follows Alertmanager's packages: [`config`], [`route`], [`dispatch`], [`notify`]
-//! (stages), [`receivers`] (Slack, email, PagerDuty; notification templates), [`silence`],
-//! [`inhibit`], [`timeinterval`], [`nflog`], [`webhook`]. [`Alerting`] is the running stage
-//! the server and the API use.
+//! (stages), [`receivers`] (Slack, email, PagerDuty, on-call; notification templates),
+//! [`silence`], [`inhibit`], [`timeinterval`], [`nflog`], [`webhook`]; tocsin's [`ack`] and
+//! [`feedback`] (noise report). [`Alerting`] is the running stage the server and the API use.
 
 mod error;
 mod history;
@@ -20,6 +21,7 @@ pub mod ack;
 pub mod alert;
 pub mod config;
 pub mod dispatch;
+pub mod feedback;
 pub mod inhibit;
 pub mod matcher;
 pub mod metrics;

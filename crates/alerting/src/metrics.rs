@@ -23,6 +23,8 @@ pub struct AlertingMetrics {
     pub silences: IntGaugeVec,
     /// Expiry warnings of silences.
     pub silence_expiry_warnings: IntCounter,
+    /// Feedback on notifications, by verdict.
+    pub feedback: IntCounterVec,
 }
 
 fn build() -> Result<AlertingMetrics, tocsin_telemetry::Error> {
@@ -72,6 +74,13 @@ fn build() -> Result<AlertingMetrics, tocsin_telemetry::Error> {
             "tocsin_silence_expiry_warnings_total",
             "Silences that warned they were about to end (warn_before).",
         )?,
+        feedback: IntCounterVec::new(
+            Opts::new(
+                "tocsin_alert_feedback_total",
+                "Feedback given on notifications, by verdict (actionable, noise).",
+            ),
+            &["verdict"],
+        )?,
     })
 }
 
@@ -87,6 +96,7 @@ impl AlertingMetrics {
         registry.register(m.groups.clone())?;
         registry.register(m.silences.clone())?;
         registry.register(m.silence_expiry_warnings.clone())?;
+        registry.register(m.feedback.clone())?;
         Ok(m)
     }
 

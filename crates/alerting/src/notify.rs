@@ -157,6 +157,21 @@ pub struct Notification<'a> {
     pub alerts: &'a [Alert],
     /// The flush instant.
     pub now: Millis,
+    /// Identifies this notification (16 hex digits; the same across its retries) so that
+    /// feedback can name it; empty when not sent through the pipeline.
+    pub id: &'a str,
+}
+
+/// The id of the notification of `group_key` by integration `key` at `now`: stable across
+/// retries and restarts (a re-sent flush at the same instant keeps it).
+pub fn notification_id(key: &str, group_key: &str, now: Millis) -> String {
+    let mut buf = Vec::with_capacity(key.len() + group_key.len() + 10);
+    buf.extend_from_slice(key.as_bytes());
+    buf.push(0xff);
+    buf.extend_from_slice(group_key.as_bytes());
+    buf.push(0xff);
+    buf.extend_from_slice(&now.to_be_bytes());
+    format!("{:016x}", xxhash_rust::xxh64::xxh64(&buf, 0))
 }
 
 /// A delivery channel (webhook, ...).
@@ -257,6 +272,7 @@ impl IntegrationStage {
         alerts: &[Alert],
         state: &str,
         outcome: &str,
+        notification_id: Option<&str>,
         detail: serde_json::Value,
     ) {
         let first = alerts.first();
@@ -280,6 +296,7 @@ impl IntegrationStage {
             route: Some(ctx.route_key.clone()),
             state: state.to_owned(),
             outcome: Some(outcome.to_owned()),
+            notification_id: notification_id.map(str::to_owned),
             detail: detail.to_string(),
         });
     }
@@ -402,12 +419,14 @@ impl IntegrationStage {
 
     async fn send_with_retries(&self, ctx: &NotifyContext, sent: &[Alert]) -> Result<()> {
         let name = self.integration.name();
+        let id = notification_id(&self.key(), &ctx.group_key, ctx.now);
         let notification = Notification {
             receiver: &ctx.opts.receiver,
             group_key: &ctx.group_key,
             group_labels: &ctx.group_labels,
             alerts: sent,
             now: ctx.now,
+            id: &id,
         };
         // Exponential backoff as Alertmanager (500ms, x1.5, at most 60s), until the deadline.
         let mut delay = std::time::Duration::from_millis(500);
@@ -434,6 +453,7 @@ impl IntegrationStage {
                         sent,
                         "sent",
                         "success",
+                        Some(&id),
                         serde_json::json!({
                             "attempts": attempts,
                             "firing": firing,
@@ -462,6 +482,7 @@ impl IntegrationStage {
                     sent,
                     "failed",
                     outcome,
+                    Some(&id),
                     serde_json::json!({"attempts": attempts, "error": failure.reason}),
                 );
                 return Err(Error::Notify {
@@ -529,6 +550,7 @@ impl Stage for RoutingStage {
                     route: Some(ctx.route_key.clone()),
                     state: "recorded".to_owned(),
                     outcome: None,
+                    notification_id: None,
                     detail:
                         serde_json::json!({"firing": firing, "resolved": alerts.len() - firing})
                             .to_string(),

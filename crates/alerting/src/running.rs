@@ -15,6 +15,7 @@ use crate::ack::{Ack, Acks};
 use crate::alert::{Alert, LabelSet, fingerprint, fingerprint_hex, hash_labels};
 use crate::config::AlertmanagerConfig;
 use crate::dispatch::Dispatcher;
+use crate::feedback::{Feedback, FeedbackInput, NoiseReport, ReportQuery};
 use crate::history::History;
 use crate::inhibit::Inhibitor;
 use crate::matcher::{Matcher, all_match};
@@ -24,6 +25,7 @@ use crate::notify::{
     Integration, IntegrationStage, MultiStage, MuteStage, Muter, PipelineDeps, RoutingStage, Stage,
     TimeIntervalStage,
 };
+use crate::receivers::oncall::OncallHandoff;
 use crate::route::Route;
 use crate::silence::{Recurrence, Silence, Silences};
 use crate::time::{Millis, SharedClock, ZERO_TIME, millis};
@@ -45,6 +47,9 @@ pub struct AlertingOptions {
     pub maintenance_interval: Duration,
     /// How long expired silences and history are kept (Alertmanager: 120h).
     pub retention: Duration,
+    /// The on-call stage `oncall_configs` receivers hand groups to; without it, a
+    /// configuration using them is refused.
+    pub oncall: Option<Arc<dyn OncallHandoff>>,
 }
 
 impl std::fmt::Debug for AlertingOptions {
@@ -52,6 +57,7 @@ impl std::fmt::Debug for AlertingOptions {
         f.debug_struct("AlertingOptions")
             .field("external_url", &self.external_url)
             .field("base_dir", &self.base_dir)
+            .field("oncall", &self.oncall.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -339,7 +345,8 @@ impl Alerting {
         }
         let _serialised = inner.intake.lock().await;
         let mut merged = Vec::with_capacity(valid.len());
-        let mut history = Vec::new();
+        // Alerts whose firing/resolved state changed get a history record.
+        let mut changed = Vec::with_capacity(valid.len());
         {
             let alerts = inner.alerts.read();
             for alert in valid {
@@ -356,61 +363,72 @@ impl Alerting {
                     _ => alert,
                 };
                 let was = old.map(|o| o.resolved_at(now));
-                let is = alert.resolved_at(now);
-                if was != Some(is) {
-                    history.push(HistoryRow {
-                        id: 0,
-                        at: now,
-                        kind: "alert".to_owned(),
-                        fingerprint: Some(format!("{fp:016x}")),
-                        alertname: alert.labels.get("alertname").cloned(),
-                        service: alert.labels.get("service").cloned(),
-                        group_key: None,
-                        receiver: None,
-                        route: None,
-                        state: alert.status(now).to_owned(),
-                        outcome: None,
-                        detail: serde_json::json!({"labels": alert.labels}).to_string(),
-                    });
-                }
-                merged.push(alert);
+                changed.push(was != Some(alert.resolved_at(now)));
+                merged.push((fp, alert));
             }
         }
+        // The rows borrow the alerts' maps and strings for the write (moved, not cloned: a
+        // storm is 10,000 of them) and give them back after.
         let rows: Vec<AlertRow> = merged
-            .iter()
-            .map(|a| AlertRow {
-                fingerprint: fingerprint_hex(&a.labels),
-                labels: a.labels.clone(),
-                annotations: a.annotations.clone(),
+            .iter_mut()
+            .map(|(fp, a)| AlertRow {
+                fingerprint: format!("{fp:016x}"),
+                labels: std::mem::take(&mut a.labels),
+                annotations: std::mem::take(&mut a.annotations),
                 starts_at: a.starts_at,
                 ends_at: a.ends_at,
                 updated_at: a.updated_at,
-                generator_url: a.generator_url.clone(),
+                generator_url: std::mem::take(&mut a.generator_url),
                 timeout: a.timeout,
             })
             .collect();
-        inner.store.alerting().upsert_alerts(&rows).await?;
-        for row in history {
-            inner.history.record(row);
+        let written = inner.store.alerting().upsert_alerts(&rows).await;
+        for ((_, a), row) in merged.iter_mut().zip(rows) {
+            a.labels = row.labels;
+            a.annotations = row.annotations;
+            a.generator_url = row.generator_url;
         }
+        written?;
         let running = Arc::clone(&inner.running.read());
         {
             let mut alerts = inner.alerts.write();
-            for alert in &merged {
-                alerts.insert(alert.fingerprint(), alert.clone());
+            for (fp, alert) in &merged {
+                alerts.insert(*fp, alert.clone());
             }
         }
-        for alert in &merged {
-            let status = alert.status(now);
-            inner
-                .metrics
-                .alerts_received
-                .with_label_values(&[status])
-                .inc();
+        let (mut firing, mut resolved) = (0u64, 0u64);
+        for (_, alert) in &merged {
+            if alert.resolved_at(now) {
+                resolved += 1;
+            } else {
+                firing += 1;
+            }
             running.inhibitor.observe(alert);
         }
-        for alert in &merged {
-            running.dispatcher.process(alert);
+        let metric = &inner.metrics.alerts_received;
+        metric.with_label_values(&["firing"]).inc_by(firing);
+        metric.with_label_values(&["resolved"]).inc_by(resolved);
+        for ((fp, alert), changed) in merged.iter().zip(changed) {
+            let routes = running.route.matches(&alert.labels);
+            if changed {
+                inner.history.record(HistoryRow {
+                    id: 0,
+                    at: now,
+                    kind: "alert".to_owned(),
+                    fingerprint: Some(format!("{fp:016x}")),
+                    alertname: alert.labels.get("alertname").cloned(),
+                    service: alert.labels.get("service").cloned(),
+                    group_key: None,
+                    receiver: None,
+                    // The first route it matches (the noise report counts alerts by route).
+                    route: routes.first().map(|r| r.key.clone()),
+                    state: alert.status(now).to_owned(),
+                    outcome: None,
+                    notification_id: None,
+                    detail: alert_detail(&alert.labels),
+                });
+            }
+            running.dispatcher.process_routed(alert, &routes);
         }
         if errors.is_empty() {
             Ok(())
@@ -653,8 +671,66 @@ impl Alerting {
             route: None,
             state: state.to_owned(),
             outcome: None,
+            notification_id: None,
             detail: "{}".to_owned(),
         });
+    }
+
+    /// Records feedback on a notification (named by its id, or by its group and receiver).
+    pub async fn feedback(&self, input: FeedbackInput) -> Result<Feedback> {
+        if input.by.trim().is_empty() {
+            return Err(Error::Invalid(
+                "feedback needs `by`: who judged the notification".to_owned(),
+            ));
+        }
+        // Notifications are recorded by a background writer; the one named may be queued.
+        self.inner.history.flush().await;
+        let notification =
+            crate::feedback::find_notification(&self.inner.store, &input.target).await?;
+        let now = self.inner.clock.now();
+        let row = crate::feedback::feedback_row(&notification, &input, now);
+        self.inner.store.alerting().insert_feedback(&row).await?;
+        self.inner
+            .metrics
+            .feedback
+            .with_label_values(&[input.verdict.as_str()])
+            .inc();
+        self.inner.history.record(HistoryRow {
+            id: 0,
+            at: now,
+            kind: "feedback".to_owned(),
+            fingerprint: None,
+            alertname: notification.alertname.clone(),
+            service: notification.service.clone(),
+            group_key: notification.group_key.clone(),
+            receiver: notification.receiver.clone(),
+            route: notification.route.clone(),
+            state: input.verdict.as_str().to_owned(),
+            outcome: None,
+            notification_id: notification.notification_id.clone(),
+            detail: serde_json::json!({"by": row.author, "comment": row.comment}).to_string(),
+        });
+        tracing::info!(
+            group = %row.group_key,
+            receiver = %row.receiver,
+            verdict = input.verdict.as_str(),
+            by = %row.author,
+            "feedback recorded"
+        );
+        Ok(crate::feedback::feedback_view(&row, input.verdict))
+    }
+
+    /// Alert volume and noise per alertname, service or route over time.
+    pub async fn report(&self, query: ReportQuery) -> Result<NoiseReport> {
+        query.validate()?;
+        self.inner.history.flush().await;
+        let rows = self
+            .inner
+            .store
+            .alerting()
+            .noise_report(query.by, query.from, query.to, query.step)
+            .await?;
+        Ok(crate::feedback::build_report(&query, &rows))
     }
 
     /// Expires a silence.
@@ -717,6 +793,15 @@ impl Alerting {
     }
 }
 
+/// `{"labels": {...}}`, serialized straight from the map (no `serde_json::Value` copy).
+fn alert_detail(labels: &LabelSet) -> String {
+    #[derive(serde::Serialize)]
+    struct Detail<'a> {
+        labels: &'a LabelSet,
+    }
+    serde_json::to_string(&Detail { labels }).unwrap_or_else(|_| "{}".to_owned())
+}
+
 fn valid_label_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -741,12 +826,10 @@ fn normalize(
         Some(e) => (e, false),
         None => (now + resolve_timeout, true),
     };
+    let mut labels = p.labels;
+    labels.retain(|_, v| !v.is_empty());
     let alert = Alert {
-        labels: p
-            .labels
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .collect(),
+        labels,
         annotations: p.annotations,
         starts_at,
         ends_at,
@@ -802,6 +885,7 @@ fn build(
             external_url: &options.external_url,
             http: &options.http,
             base_dir: &options.base_dir,
+            oncall: options.oncall.as_ref(),
         };
         for integration in crate::receivers::build_integrations(config, r, &mut templates, &cx)? {
             stages.push(Arc::new(IntegrationStage::new(
@@ -973,6 +1057,7 @@ async fn warn_before_silences_end(inner: Arc<Inner>) {
                         route: None,
                         state: "expiring".to_owned(),
                         outcome: None,
+                        notification_id: None,
                         detail: serde_json::json!({
                             "ends_at": silence.ends_at,
                             "created_by": silence.created_by,

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, LabelSet};
 use crate::notify::{BoxFuture, Integration, Notification, NotifyFailure};
@@ -152,13 +152,69 @@ pub struct Webhook {
     pub http: Arc<dyn HttpPost>,
 }
 
-fn kv(labels: &LabelSet) -> Value {
-    Value::Object(
-        labels
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect::<Map<_, _>>(),
-    )
+/// One alert of a webhook message (Alertmanager's `template.Alert`, JSON as version 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAlert {
+    /// `firing` or `resolved`.
+    pub status: String,
+    /// Labels.
+    pub labels: LabelSet,
+    /// Annotations.
+    pub annotations: LabelSet,
+    /// RFC 3339 in Go's form.
+    pub starts_at: String,
+    /// RFC 3339 in Go's form (`0001-01-01T00:00:00Z` while firing).
+    pub ends_at: String,
+    /// Link back to the rule.
+    #[serde(rename = "generatorURL")]
+    pub generator_url: String,
+    /// 16 hex digits.
+    pub fingerprint: String,
+}
+
+/// tocsin's additions to a webhook message: where to say whether it was worth it. Extra
+/// fields are ignored by Alertmanager webhook consumers, which decode into fixed structs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TocsinExtras {
+    /// Identifies this notification (16 hex digits) for feedback.
+    #[serde(rename = "notificationID")]
+    pub notification_id: String,
+    /// A page to mark this notification actionable or noise.
+    #[serde(rename = "feedbackURL")]
+    pub feedback_url: String,
+}
+
+/// The message Alertmanager's webhook posts (payload version 4), field for field, plus
+/// `tocsin` (ignored by consumers that do not know it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookMessage {
+    /// Receiver name, regex-quoted as Alertmanager does.
+    pub receiver: String,
+    /// `firing` when any alert fires, else `resolved`.
+    pub status: String,
+    /// The alerts (at most `max_alerts`).
+    pub alerts: Vec<WebhookAlert>,
+    /// Labels of the group.
+    pub group_labels: LabelSet,
+    /// Labels all alerts share.
+    pub common_labels: LabelSet,
+    /// Annotations all alerts share.
+    pub common_annotations: LabelSet,
+    /// Link back to the router.
+    #[serde(rename = "externalURL")]
+    pub external_url: String,
+    /// `4`.
+    pub version: String,
+    /// The group key.
+    pub group_key: String,
+    /// Alerts left out by `max_alerts`.
+    pub truncated_alerts: u64,
+    /// tocsin's additions (absent when the message was not sent by a notification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tocsin: Option<TocsinExtras>,
 }
 
 /// Labels (or annotations) every alert has with the same value.
@@ -170,65 +226,51 @@ fn common(alerts: &[Alert], pick: fn(&Alert) -> &LabelSet) -> LabelSet {
     out
 }
 
-/// Alertmanager's template data (`receiver`, `status`, `alerts`, `groupLabels`,
-/// `commonLabels`, `commonAnnotations`, `externalURL`).
-pub fn template_data(
-    n: &Notification<'_>,
-    alerts: &[Alert],
-    external_url: &str,
-) -> Map<String, Value> {
-    let firing = alerts.iter().any(|a| !a.resolved_at(n.now));
-    let mut data = Map::new();
-    data.insert(
-        "receiver".into(),
-        Value::String(crate::receivers::go_quote_meta(n.receiver)),
-    );
-    data.insert(
-        "status".into(),
-        Value::String(if firing { "firing" } else { "resolved" }.into()),
-    );
-    data.insert(
-        "alerts".into(),
-        Value::Array(
-            alerts
-                .iter()
-                .map(|a| {
-                    json!({
-                        "status": a.status(n.now),
-                        "labels": kv(&a.labels),
-                        "annotations": kv(&a.annotations),
-                        "startsAt": format_go(a.starts_at),
-                        "endsAt": format_go(a.ends_at),
-                        "generatorURL": a.generator_url,
-                        "fingerprint": format!("{:016x}", a.fingerprint()),
-                    })
-                })
-                .collect(),
-        ),
-    );
-    data.insert("groupLabels".into(), kv(n.group_labels));
-    data.insert("commonLabels".into(), kv(&common(alerts, |a| &a.labels)));
-    data.insert(
-        "commonAnnotations".into(),
-        kv(&common(alerts, |a| &a.annotations)),
-    );
-    data.insert("externalURL".into(), Value::String(external_url.to_owned()));
-    data
+/// `{external_url}/api/tocsin/v1/alerts/feedback?notification={id}`: a page with the two
+/// verdicts (a GET never records anything, so link unfurlers and scanners cannot vote).
+pub fn feedback_url(external_url: &str, notification_id: &str) -> String {
+    format!(
+        "{}/api/tocsin/v1/alerts/feedback?notification={notification_id}",
+        external_url.trim_end_matches('/')
+    )
 }
 
-/// The payload version 4 Alertmanager posts.
-pub fn payload(n: &Notification<'_>, max_alerts: u64, external_url: &str) -> Value {
+/// The payload version 4 Alertmanager posts, with tocsin's feedback link.
+pub fn message(n: &Notification<'_>, max_alerts: u64, external_url: &str) -> WebhookMessage {
     let limit = usize::try_from(max_alerts).unwrap_or(usize::MAX);
     let (alerts, truncated) = if max_alerts > 0 && n.alerts.len() > limit {
         (&n.alerts[..limit], n.alerts.len() - limit)
     } else {
         (n.alerts, 0)
     };
-    let mut data = template_data(n, alerts, external_url);
-    data.insert("version".into(), Value::String("4".into()));
-    data.insert("groupKey".into(), Value::String(n.group_key.to_owned()));
-    data.insert("truncatedAlerts".into(), json!(truncated));
-    Value::Object(data)
+    let firing = alerts.iter().any(|a| !a.resolved_at(n.now));
+    WebhookMessage {
+        receiver: crate::receivers::go_quote_meta(n.receiver),
+        status: if firing { "firing" } else { "resolved" }.to_owned(),
+        alerts: alerts
+            .iter()
+            .map(|a| WebhookAlert {
+                status: a.status(n.now).to_owned(),
+                labels: a.labels.clone(),
+                annotations: a.annotations.clone(),
+                starts_at: format_go(a.starts_at),
+                ends_at: format_go(a.ends_at),
+                generator_url: a.generator_url.clone(),
+                fingerprint: format!("{:016x}", a.fingerprint()),
+            })
+            .collect(),
+        group_labels: n.group_labels.clone(),
+        common_labels: common(alerts, |a| &a.labels),
+        common_annotations: common(alerts, |a| &a.annotations),
+        external_url: external_url.to_owned(),
+        version: "4".to_owned(),
+        group_key: n.group_key.to_owned(),
+        truncated_alerts: u64::try_from(truncated).unwrap_or(u64::MAX),
+        tocsin: (!n.id.is_empty()).then(|| TocsinExtras {
+            notification_id: n.id.to_owned(),
+            feedback_url: feedback_url(external_url, n.id),
+        }),
+    }
 }
 
 impl std::fmt::Debug for Webhook {
@@ -254,10 +296,14 @@ impl Integration for Webhook {
 
     fn notify<'a>(&'a self, n: &'a Notification<'a>) -> BoxFuture<'a, Result<(), NotifyFailure>> {
         Box::pin(async move {
-            let body = payload(n, self.max_alerts, &self.external_url).to_string();
+            let body = serde_json::to_vec(&message(n, self.max_alerts, &self.external_url))
+                .map_err(|err| NotifyFailure {
+                    retry: false,
+                    reason: format!("cannot encode the webhook message: {err}"),
+                })?;
             let status = self
                 .http
-                .post_json(&self.url, body.into_bytes())
+                .post_json(&self.url, body)
                 .await
                 .map_err(|reason| NotifyFailure {
                     // Policy refusals will not change by retrying; network errors might.

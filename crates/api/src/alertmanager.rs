@@ -59,6 +59,17 @@ pub trait AlertmanagerApi: Send + Sync {
         let _ = group_key;
         Box::pin(async { Err((501, "acknowledgements are not served here".to_owned())) })
     }
+    /// `POST /api/tocsin/v1/alerts/feedback`: JSON `{notification | group_key [+ receiver],
+    /// verdict, by, comment}`; answers the recorded feedback.
+    fn feedback(&self, body: Bytes) -> ApiFuture<'_> {
+        let _ = body;
+        Box::pin(async { Err((501, "feedback is not served here".to_owned())) })
+    }
+    /// `GET /api/tocsin/v1/alerts/report?by=&from=&to=&step=`: alert volume and noise.
+    fn report(&self, params: Params) -> ApiFuture<'_> {
+        let _ = params;
+        Box::pin(async { Err((501, "the noise report is not served here".to_owned())) })
+    }
 }
 
 /// Decodes `a=1&b=%20x` (with `+` as space).
@@ -189,6 +200,139 @@ pub(crate) async fn ack_group(
     respond(stage!(state).ack_group(group_key, body).await)
 }
 
+pub(crate) async fn report(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    respond(stage!(state).report(parse_query(q.as_deref())).await)
+}
+
+/// Escapes text for HTML (attribute values included).
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_page(status: StatusCode, title: &str, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} - tocsin</title>\
+             <style>body{{font-family:sans-serif;max-width:36em;margin:2em auto}}\
+             button{{font-size:1.1em;margin-right:1em}}</style></head><body>\
+             <h1>{title}</h1>{body}</body></html>"
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /api/tocsin/v1/alerts/feedback?notification=ID`: the page notifications link to, with
+/// one button per verdict. Following the link records nothing (chat link unfurlers and mail
+/// scanners fetch links); the buttons POST the form.
+pub(crate) async fn feedback_form(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let _stage = stage!(state);
+    let params = parse_query(q.as_deref());
+    let get = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let (id, group, receiver) = (get("notification"), get("group_key"), get("receiver"));
+    if id.is_empty() && group.is_empty() {
+        return html_page(
+            StatusCode::BAD_REQUEST,
+            "Feedback",
+            "<p>This page needs <code>?notification=ID</code> (the id a notification carries) \
+             or <code>?group_key=KEY&amp;receiver=NAME</code>.</p>",
+        );
+    }
+    let target = if id.is_empty() {
+        format!(
+            "<input type=\"hidden\" name=\"group_key\" value=\"{}\">\
+             <input type=\"hidden\" name=\"receiver\" value=\"{}\">",
+            html_escape(group),
+            html_escape(receiver)
+        )
+    } else {
+        format!(
+            "<input type=\"hidden\" name=\"notification\" value=\"{}\">",
+            html_escape(id)
+        )
+    };
+    let what = if id.is_empty() {
+        format!("alert group <code>{}</code>", html_escape(group))
+    } else {
+        format!("notification <code>{}</code>", html_escape(id))
+    };
+    html_page(
+        StatusCode::OK,
+        "Was this alert worth it?",
+        &format!(
+            "<p>Your answer about {what} feeds the noise report \
+             (<code>tocsin alerts report</code>).</p>\
+             <form method=\"post\">{target}\
+             <p><label>Your name <input name=\"by\" required></label></p>\
+             <p><label>Comment <input name=\"comment\" size=\"40\"></label></p>\
+             <p><button name=\"verdict\" value=\"actionable\">Actionable: someone had to act</button>\
+             <button name=\"verdict\" value=\"noise\">Noise: nothing to do</button></p></form>"
+        ),
+    )
+}
+
+/// `POST /api/tocsin/v1/alerts/feedback`: JSON (answers JSON) or the feedback page's form
+/// (answers a page).
+pub(crate) async fn post_feedback(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let stage = stage!(state);
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return respond(stage.feedback(body).await);
+    }
+    let fields: serde_json::Map<String, serde_json::Value> =
+        parse_query(Some(&String::from_utf8_lossy(&body)))
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+    let json = serde_json::Value::Object(fields).to_string();
+    match stage.feedback(Bytes::from(json)).await {
+        Ok(recorded) => html_page(
+            StatusCode::OK,
+            "Thank you",
+            &format!(
+                "<p>Recorded: {} for {}.</p>",
+                html_escape(recorded["verdict"].as_str().unwrap_or_default()),
+                html_escape(recorded["alertname"].as_str().unwrap_or("this alert"))
+            ),
+        ),
+        Err((status, message)) => html_page(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "Feedback not recorded",
+            &format!("<p>{}</p>", html_escape(&message)),
+        ),
+    }
+}
+
 pub(crate) async fn unack_group(
     State(state): State<AppState>,
     Path(group_key): Path<String>,
@@ -214,5 +358,13 @@ mod tests {
             ]
         );
         assert_eq!(decode("a+b%2"), "a b%2");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            html_escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::query;
-use crate::{Error, Feature, Migration, Result, Store};
+use crate::{Backend, Error, Feature, Migration, Result, Store};
 
 /// Alerting's migrations.
 pub const FEATURE: Feature = Feature {
@@ -27,13 +27,19 @@ pub const FEATURE: Feature = Feature {
             sqlite: include_str!("../migrations/sqlite/alerting/0002_ack_alerts.sql"),
             postgres: include_str!("../migrations/postgres/alerting/0002_ack_alerts.sql"),
         },
+        Migration {
+            version: 3,
+            name: "feedback_links",
+            sqlite: include_str!("../migrations/sqlite/alerting/0003_feedback_links.sql"),
+            postgres: include_str!("../migrations/postgres/alerting/0003_feedback_links.sql"),
+        },
     ],
 };
 
-/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits, and
-/// small because binding costs grow with the square of a statement's parameters on SQLite
-/// (sqlx looks each `$N` up by name, a linear scan): 256 rows made 10,000 alerts take ~1s.
-const BATCH_ROWS: usize = 32;
+/// Rows per multi-row INSERT: at most 12 columns × 256 rows = 3,072 parameters, well under
+/// SQLite's (32,766) and PostgreSQL's (65,535) limits. Binding is linear in the parameters
+/// since SQLite gets anonymous `?` ([`placeholders`]).
+const BATCH_ROWS: usize = 256;
 
 /// An alert as last received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +142,8 @@ pub struct HistoryRow {
     pub state: String,
     /// Outcome detail for notifications: `success`, `retry`, `error`.
     pub outcome: Option<String>,
+    /// The id a notification carried in its payload (notifications only).
+    pub notification_id: Option<String>,
     /// JSON detail (labels, alert counts, error).
     pub detail: String,
 }
@@ -155,6 +163,10 @@ pub struct HistoryFilter {
     pub group_key: Option<String>,
     /// Only this receiver.
     pub receiver: Option<String>,
+    /// Only this notification.
+    pub notification_id: Option<String>,
+    /// Only this state (`sent`, `firing`, ...).
+    pub state: Option<String>,
     /// From (Unix ms, inclusive).
     pub since: Option<i64>,
     /// To (Unix ms, exclusive).
@@ -203,15 +215,21 @@ pub struct FeedbackRow {
     pub author: String,
     /// Why.
     pub comment: String,
+    /// The notification the feedback is about, when it was named.
+    pub notification_id: Option<String>,
 }
 
-/// One row of the noise report.
+/// One cell of the noise report: one grouping value in one time bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolumeRow {
-    /// Grouping value (alertname, service or route).
+pub struct ReportRow {
+    /// Grouping value (alertname, service or route; empty when the label is missing).
     pub key: String,
-    /// Notifications sent.
+    /// Start of the bucket (Unix ms).
+    pub bucket_start: i64,
+    /// Notifications delivered.
     pub notifications: i64,
+    /// Alerts that started firing.
+    pub alerts_fired: i64,
     /// Feedback marked actionable.
     pub actionable: i64,
     /// Feedback marked noise.
@@ -253,8 +271,11 @@ where
     })
 }
 
-/// `($1, $2, ...), ($n+1, ...)` for `rows` rows of `columns` columns.
-fn placeholders(rows: usize, columns: usize) -> String {
+/// `($1, $2, ...), ($n+1, ...)` for `rows` rows of `columns` columns; on SQLite, anonymous
+/// `?` instead. Both bind in order, but SQLite finds a numbered parameter by scanning every
+/// parameter name of the statement (`sqlite3_bind_parameter_name`), so binding `$N` costs the
+/// square of a statement's parameters: it was a tenth of all instructions in an alert storm.
+fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut out = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         if row > 0 {
@@ -265,8 +286,13 @@ fn placeholders(rows: usize, columns: usize) -> String {
             if column > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(row * columns + column + 1).to_string());
+            match backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(row * columns + column + 1).to_string());
+                }
+            }
         }
         out.push(')');
     }
@@ -298,7 +324,7 @@ impl AlertingRepo<'_> {
                  annotations = excluded.annotations, starts_at = excluded.starts_at, \
                  ends_at = excluded.ends_at, updated_at = excluded.updated_at, \
                  generator_url = excluded.generator_url, timeout = excluded.timeout",
-                placeholders(chunk.len(), 8)
+                placeholders(self.store.backend(), chunk.len(), 8)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for a in chunk {
@@ -492,8 +518,8 @@ impl AlertingRepo<'_> {
         for chunk in records.chunks(BATCH_ROWS) {
             let sql = format!(
                 "INSERT INTO alerting_history (at, kind, fingerprint, alertname, service, \
-                 group_key, receiver, route, state, outcome, detail) VALUES {}",
-                placeholders(chunk.len(), 11)
+                 group_key, receiver, route, state, outcome, notification_id, detail) VALUES {}",
+                placeholders(self.store.backend(), chunk.len(), 12)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -508,6 +534,7 @@ impl AlertingRepo<'_> {
                     .bind(r.route.clone())
                     .bind(r.state.clone())
                     .bind(r.outcome.clone())
+                    .bind(r.notification_id.clone())
                     .bind(r.detail.clone());
             }
             q.execute(&mut *tx).await.map_err(query("insert history"))?;
@@ -520,7 +547,7 @@ impl AlertingRepo<'_> {
     pub async fn query_history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         let mut sql = String::from(
             "SELECT id, at, kind, fingerprint, alertname, service, group_key, receiver, route, \
-             state, outcome, detail FROM alerting_history WHERE 1 = 1",
+             state, outcome, notification_id, detail FROM alerting_history WHERE 1 = 1",
         );
         let mut texts: Vec<String> = Vec::new();
         let mut n = 0;
@@ -531,6 +558,8 @@ impl AlertingRepo<'_> {
             ("service", &filter.service),
             ("group_key", &filter.group_key),
             ("receiver", &filter.receiver),
+            ("notification_id", &filter.notification_id),
+            ("state", &filter.state),
         ] {
             if let Some(value) = value {
                 n += 1;
@@ -578,6 +607,7 @@ impl AlertingRepo<'_> {
                     route: get(row, T, "route")?,
                     state: get(row, T, "state")?,
                     outcome: get(row, T, "outcome")?,
+                    notification_id: get(row, T, "notification_id")?,
                     detail: get(row, T, "detail")?,
                 })
             })
@@ -652,7 +682,8 @@ impl AlertingRepo<'_> {
     pub async fn insert_feedback(&self, f: &FeedbackRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO alerting_feedback (at, group_key, receiver, route, alertname, service, \
-             verdict, author, comment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             verdict, author, comment, notification_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(f.at)
         .bind(f.group_key.clone())
@@ -663,83 +694,135 @@ impl AlertingRepo<'_> {
         .bind(f.verdict.clone())
         .bind(f.author.clone())
         .bind(f.comment.clone())
+        .bind(f.notification_id.clone())
         .execute(self.pool())
         .await
         .map_err(query("insert feedback"))?;
         Ok(())
     }
 
-    /// Notifications sent and feedback given in `[since, until)`, per `by` (`alertname`,
-    /// `service` or `route`), largest volume first.
-    pub async fn volume_report(
+    /// Feedback given in `[since, until)`, newest first (at most `limit`).
+    pub async fn list_feedback(
+        &self,
+        since: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<FeedbackRow>> {
+        let rows = sqlx::query(
+            "SELECT id, at, group_key, receiver, route, alertname, service, verdict, author, \
+             comment, notification_id FROM alerting_feedback WHERE at >= $1 AND at < $2 \
+             ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(since)
+        .bind(until)
+        .bind(limit.clamp(1, 100_000))
+        .fetch_all(self.pool())
+        .await
+        .map_err(query("list feedback"))?;
+        rows.iter()
+            .map(|row| {
+                const T: &str = "alerting_feedback";
+                Ok(FeedbackRow {
+                    id: get(row, T, "id")?,
+                    at: get(row, T, "at")?,
+                    group_key: get(row, T, "group_key")?,
+                    receiver: get(row, T, "receiver")?,
+                    route: get(row, T, "route")?,
+                    alertname: get(row, T, "alertname")?,
+                    service: get(row, T, "service")?,
+                    verdict: get(row, T, "verdict")?,
+                    author: get(row, T, "author")?,
+                    comment: get(row, T, "comment")?,
+                    notification_id: get(row, T, "notification_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Per `by` value (`alertname`, `service` or `route`) and per bucket of `step` ms from
+    /// `since` (bucket `i` covers `[since + i*step, since + (i+1)*step)`), up to `until`:
+    /// notifications delivered (`sent`, and `recorded` by receivers without integrations),
+    /// alerts that started firing, and feedback by verdict. Sorted by key, then bucket.
+    pub async fn noise_report(
         &self,
         by: ReportBy,
         since: i64,
         until: i64,
-    ) -> Result<Vec<VolumeRow>> {
-        let (sent_key, feedback_key) = match by {
+        step: i64,
+    ) -> Result<Vec<ReportRow>> {
+        // The caller validates the step; this only keeps the division defined.
+        let step = step.max(1);
+        let (history_key, feedback_key) = match by {
             ReportBy::Alertname => ("COALESCE(alertname, '')", "alertname"),
             ReportBy::Route => ("COALESCE(route, '')", "route"),
             ReportBy::Service => ("COALESCE(service, '')", "service"),
         };
-        let sent_sql = format!(
-            "SELECT {sent_key} AS k, COUNT(*) AS n FROM alerting_history \
-             WHERE kind = 'notification' AND state = 'sent' AND at >= $1 AND at < $2 GROUP BY {sent_key}"
+        // Buckets by integer division; positional GROUP BY works on both engines.
+        let history_sql = format!(
+            "SELECT {history_key} AS k, (at - $1) / $3 AS b, \
+             SUM(CASE WHEN kind = 'notification' THEN 1 ELSE 0 END) AS notifications, \
+             SUM(CASE WHEN kind = 'alert' THEN 1 ELSE 0 END) AS fired \
+             FROM alerting_history WHERE at >= $1 AND at < $2 AND \
+             ((kind = 'notification' AND state IN ('sent', 'recorded')) \
+              OR (kind = 'alert' AND state = 'firing')) GROUP BY 1, 2"
         );
         let feedback_sql = format!(
-            "SELECT {feedback_key} AS k, verdict, COUNT(*) AS n FROM alerting_feedback \
-             WHERE at >= $1 AND at < $2 GROUP BY {feedback_key}, verdict"
+            "SELECT {feedback_key} AS k, (at - $1) / $3 AS b, \
+             SUM(CASE WHEN verdict = 'noise' THEN 1 ELSE 0 END) AS noise, \
+             SUM(CASE WHEN verdict = 'noise' THEN 0 ELSE 1 END) AS actionable \
+             FROM alerting_feedback WHERE at >= $1 AND at < $2 GROUP BY 1, 2"
         );
-        let mut report: BTreeMap<String, VolumeRow> = BTreeMap::new();
-        let entry = |report: &mut BTreeMap<String, VolumeRow>, key: String| {
-            report.entry(key.clone()).or_insert_with(|| VolumeRow {
-                key,
-                notifications: 0,
-                actionable: 0,
-                noise: 0,
-            });
-        };
-        let sent = sqlx::query(sqlx::AssertSqlSafe(sent_sql))
+        let mut rows_out: BTreeMap<(String, i64), ReportRow> = BTreeMap::new();
+        let history = sqlx::query(sqlx::AssertSqlSafe(history_sql))
             .bind(since)
             .bind(until)
+            .bind(step)
             .fetch_all(self.pool())
             .await
-            .map_err(query("volume report"))?;
-        for row in &sent {
-            let key: String = get(row, "alerting_history", "k")?;
-            let count: i64 = get(row, "alerting_history", "n")?;
-            entry(&mut report, key.clone());
-            if let Some(r) = report.get_mut(&key) {
-                r.notifications += count;
-            }
+            .map_err(query("noise report"))?;
+        for row in &history {
+            const T: &str = "alerting_history";
+            let key: String = get(row, T, "k")?;
+            let bucket: i64 = get(row, T, "b")?;
+            let r = report_row(&mut rows_out, key, bucket, since, step);
+            r.notifications += get::<i64>(row, T, "notifications")?;
+            r.alerts_fired += get::<i64>(row, T, "fired")?;
         }
         let feedback = sqlx::query(sqlx::AssertSqlSafe(feedback_sql))
             .bind(since)
             .bind(until)
+            .bind(step)
             .fetch_all(self.pool())
             .await
-            .map_err(query("volume report"))?;
+            .map_err(query("noise report"))?;
         for row in &feedback {
-            let key: String = get(row, "alerting_feedback", "k")?;
-            let verdict: String = get(row, "alerting_feedback", "verdict")?;
-            let count: i64 = get(row, "alerting_feedback", "n")?;
-            entry(&mut report, key.clone());
-            if let Some(r) = report.get_mut(&key) {
-                if verdict == "noise" {
-                    r.noise += count;
-                } else {
-                    r.actionable += count;
-                }
-            }
+            const T: &str = "alerting_feedback";
+            let key: String = get(row, T, "k")?;
+            let bucket: i64 = get(row, T, "b")?;
+            let r = report_row(&mut rows_out, key, bucket, since, step);
+            r.noise += get::<i64>(row, T, "noise")?;
+            r.actionable += get::<i64>(row, T, "actionable")?;
         }
-        let mut rows: Vec<VolumeRow> = report.into_values().collect();
-        rows.sort_by(|a, b| {
-            b.notifications
-                .cmp(&a.notifications)
-                .then(a.key.cmp(&b.key))
-        });
-        Ok(rows)
+        Ok(rows_out.into_values().collect())
     }
+}
+
+fn report_row(
+    rows: &mut BTreeMap<(String, i64), ReportRow>,
+    key: String,
+    bucket: i64,
+    since: i64,
+    step: i64,
+) -> &mut ReportRow {
+    rows.entry((key.clone(), bucket))
+        .or_insert_with(|| ReportRow {
+            key,
+            bucket_start: since + bucket * step,
+            notifications: 0,
+            alerts_fired: 0,
+            actionable: 0,
+            noise: 0,
+        })
 }
 
 /// What the volume report groups by.
@@ -759,6 +842,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_row_major() {
-        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(Backend::Postgres, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }

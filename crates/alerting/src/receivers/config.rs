@@ -1,5 +1,6 @@
 //! `slack_configs`, `email_configs` and `pagerduty_configs` as Alertmanager 0.25 spells
-//! them (strict: unknown fields are errors), and their validation with `global` defaults.
+//! them (strict: unknown fields are errors), and their validation with `global` defaults;
+//! tocsin's `oncall_configs` (modelled in `receivers::oncall`) are validated here too.
 
 use std::collections::BTreeMap;
 
@@ -356,6 +357,28 @@ pub(crate) fn validate(
             && !is_http_url(url)
         {
             return Err(at("pagerduty url is not an http(s) URL"));
+        }
+    }
+    for c in &r.oncall_configs {
+        let at = |m: &str| located(source, &c.referenced, format!("receiver {name:?}: {m}"));
+        let o = &c.value;
+        let blank = |v: &Option<String>| v.as_deref().is_some_and(|t| t.trim().is_empty());
+        if blank(&o.service) || blank(&o.escalation_policy) {
+            return Err(at("oncall service and escalation_policy must not be empty"));
+        }
+        match (&o.service, &o.escalation_policy) {
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    "oncall config names both a service and an escalation_policy; give one \
+                     (a service pages through its own escalation policy)",
+                ));
+            }
+            (None, None) => {
+                return Err(at(
+                    "oncall config needs a service or an escalation_policy to hand alerts to",
+                ));
+            }
+            _ => {}
         }
     }
     Ok(())

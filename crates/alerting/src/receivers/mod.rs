@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod email;
+pub mod oncall;
 pub mod pagerduty;
 pub mod slack;
 
@@ -191,7 +192,7 @@ fn common(alerts: &[Alert], pick: fn(&Alert) -> &LabelSet) -> LabelSet {
 /// Alertmanager's `template.Data` for a notification: `Receiver` (regex-quoted, as
 /// Alertmanager does), `Status`, `Alerts` (each with `Status`, `Labels`, `Annotations`,
 /// `StartsAt`, `EndsAt`, `GeneratorURL`, `Fingerprint`), `GroupLabels`, `CommonLabels`,
-/// `CommonAnnotations`, `ExternalURL`.
+/// `CommonAnnotations`, `ExternalURL`; and tocsin's `NotificationID` and `FeedbackURL`.
 pub fn template_data(n: &Notification<'_>, external_url: &str) -> Value {
     let firing = n.alerts.iter().any(|a| !a.resolved_at(n.now));
     let alerts = n
@@ -241,6 +242,16 @@ pub fn template_data(n: &Notification<'_>, external_url: &str) -> Value {
         kv(&common(n.alerts, |a| &a.annotations)),
     );
     m.insert("ExternalURL".to_owned(), Value::from(external_url));
+    // tocsin's additions: templates may link to the feedback page (`{{ .FeedbackURL }}`).
+    m.insert("NotificationID".to_owned(), Value::from(n.id));
+    m.insert(
+        "FeedbackURL".to_owned(),
+        Value::from(if n.id.is_empty() {
+            String::new()
+        } else {
+            crate::webhook::feedback_url(external_url, n.id)
+        }),
+    );
     Value::Map(m)
 }
 
@@ -289,6 +300,8 @@ pub struct BuildContext<'a> {
     pub http: &'a Arc<dyn HttpPost>,
     /// Where relative file names are resolved.
     pub base_dir: &'a Path,
+    /// The on-call stage `oncall_configs` hand groups to; `None` refuses such receivers.
+    pub oncall: Option<&'a Arc<dyn oncall::OncallHandoff>>,
 }
 
 impl std::fmt::Debug for BuildContext<'_> {
@@ -300,8 +313,8 @@ impl std::fmt::Debug for BuildContext<'_> {
     }
 }
 
-/// The Slack, email and PagerDuty integrations of one receiver (webhooks are built by the
-/// caller), sharing one template set.
+/// The Slack, email, PagerDuty and on-call integrations of one receiver (webhooks are built
+/// by the caller), sharing one template set.
 pub fn build_integrations(
     config: &AlertmanagerConfig,
     receiver: &ReceiverConfig,
@@ -339,6 +352,24 @@ pub fn build_integrations(
             cx,
         )?));
     }
+    for (index, c) in receiver.oncall_configs.iter().enumerate() {
+        let Some(handoff) = cx.oncall else {
+            return Err(Error::Invalid(format!(
+                "receiver {:?} (line {}): oncall_configs hand alerts to tocsin's on-call stage, \
+                 which is not running in this process; configure `oncall:` in tocsin.yml, or \
+                 route these alerts to a webhook, Slack, email or PagerDuty receiver",
+                receiver.name,
+                c.referenced.line()
+            )));
+        };
+        out.push(Arc::new(oncall::Oncall::new(
+            &receiver.name,
+            index,
+            &c.value,
+            cx.external_url,
+            Arc::clone(handoff),
+        )));
+    }
     Ok(out)
 }
 
@@ -358,10 +389,13 @@ pub fn check(
             snippet: None,
         })?;
     let http: Arc<dyn HttpPost> = Arc::new(NoPost);
+    // Whether the on-call stage runs is the server's business, not the file's.
+    let oncall: Arc<dyn oncall::OncallHandoff> = Arc::new(NoPost);
     let cx = BuildContext {
         external_url: "",
         http: &http,
         base_dir,
+        oncall: Some(&oncall),
     };
     for receiver in &config.receivers {
         build_integrations(config, &receiver.value, &mut templates, &cx)
@@ -370,8 +404,17 @@ pub fn check(
     Ok(())
 }
 
-/// A transport for checking only: building integrations never posts.
+/// A transport and handoff for checking only: building integrations never sends.
 struct NoPost;
+
+impl oncall::OncallHandoff for NoPost {
+    fn handoff<'a>(
+        &'a self,
+        _page: &'a oncall::OncallPage,
+    ) -> crate::notify::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("checking only".to_owned()) })
+    }
+}
 
 impl HttpPost for NoPost {
     fn post_json<'a>(

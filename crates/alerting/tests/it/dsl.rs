@@ -9,6 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tocsin_alerting::notify::BoxFuture;
+use tocsin_alerting::receivers::oncall::OncallHandoff;
 use tocsin_alerting::time::{Clock, FakeClock, Millis, SharedClock};
 use tocsin_alerting::webhook::HttpPost;
 use tocsin_alerting::{
@@ -145,6 +146,16 @@ impl Timeline {
     }
 
     pub async fn with_clock(config: &str, dir: &Path, clock: Arc<FakeClock>) -> Self {
+        Self::with_oncall(config, dir, clock, None).await
+    }
+
+    /// A timeline whose `oncall_configs` hand groups to `oncall`.
+    pub async fn with_oncall(
+        config: &str,
+        dir: &Path,
+        clock: Arc<FakeClock>,
+        oncall: Option<Arc<dyn OncallHandoff>>,
+    ) -> Self {
         let store = Store::open_sqlite(&dir.join("state.db")).await.unwrap();
         let collector = Arc::new(Collector::default());
         *collector.clock.lock() = Some(Arc::clone(&clock) as SharedClock);
@@ -161,6 +172,7 @@ impl Timeline {
                 gc_interval: std::time::Duration::from_secs(3600),
                 maintenance_interval: std::time::Duration::from_secs(3600),
                 retention: std::time::Duration::from_secs(120 * 3600),
+                oncall,
             },
         )
         .await

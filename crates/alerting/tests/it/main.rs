@@ -10,6 +10,8 @@
 mod acceptance;
 mod ack;
 mod dsl;
+mod feedback;
+mod oncall;
 mod receivers;
 mod recorders;
 mod silences;

@@ -63,6 +63,7 @@ fn integrations(yaml: &str, dir: &std::path::Path) -> Vec<Arc<dyn Integration>> 
         external_url: EXTERNAL_URL,
         http: &http,
         base_dir: dir,
+        oncall: None,
     };
     build_integrations(&config, &config.receivers[0].value, &mut templates, &cx).unwrap()
 }
@@ -75,6 +76,7 @@ async fn notify(integration: &dyn Integration, alerts: &[Alert]) {
         group_labels: &group_labels,
         alerts,
         now: NOW,
+        id: "",
     };
     integration.notify(&n).await.unwrap();
 }
@@ -148,6 +150,7 @@ async fn slack_retries_server_errors_only() {
         group_labels: &group_labels,
         alerts: &alerts,
         now: NOW,
+        id: "",
     };
     *rec.status.lock() = 503;
     assert!(slack.notify(&n).await.unwrap_err().retry);
@@ -392,6 +395,7 @@ fn template_errors_are_found_when_the_configuration_is_built() {
         external_url: EXTERNAL_URL,
         http: &http,
         base_dir: dir.path(),
+        oncall: None,
     };
     let Err(err) = build_integrations(&config, &config.receivers[0].value, &mut templates, &cx)
     else {

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use tocsin_store::alerting::{
     AckRow, AlertRow, FEATURE, FeedbackRow, HistoryFilter, HistoryRow, MatcherRow, NflogRow,
-    ReportBy, SilenceRow,
+    ReportBy, ReportRow, SilenceRow,
 };
 use tocsin_store::{Backend, Store};
 
@@ -123,6 +123,7 @@ fn record(at: i64, kind: &str, alertname: &str, state: &str) -> HistoryRow {
         route: Some("{}".to_owned()),
         state: state.to_owned(),
         outcome: None,
+        notification_id: None,
         detail: "{}".to_owned(),
     }
 }
@@ -179,7 +180,7 @@ async fn history_is_filtered_newest_first_and_pruned() {
 }
 
 #[tokio::test]
-async fn acks_and_feedback_feed_the_volume_report() {
+async fn acks_and_feedback_feed_the_noise_report() {
     on_both("acks", |store| async move {
         migrated(&store).await;
         let repo = store.alerting();
@@ -196,14 +197,35 @@ async fn acks_and_feedback_feed_the_volume_report() {
         assert!(repo.delete_ack("g").await.unwrap());
         assert!(!repo.delete_ack("g").await.unwrap());
 
-        let mut sent = vec![record(10, "notification", "Disk", "sent"); 3];
-        sent.push(record(11, "notification", "Cpu", "sent"));
-        sent.push(record(12, "notification", "Cpu", "failed"));
-        repo.insert_history(&sent).await.unwrap();
-        for verdict in ["noise", "noise", "actionable"] {
+        // Notifications (one failed: not counted), alerts firing and resolving (only firing
+        // counts), feedback; over two buckets of 100 ms starting at 0.
+        let mut history = vec![record(10, "notification", "Disk", "sent"); 3];
+        history.push(record(11, "notification", "Cpu", "sent"));
+        history.push(record(12, "notification", "Cpu", "failed"));
+        history.push(record(150, "notification", "Cpu", "recorded"));
+        history.push(record(5, "alert", "Disk", "firing"));
+        history.push(record(120, "alert", "Disk", "firing"));
+        history.push(record(130, "alert", "Disk", "resolved"));
+        history.push(record(250, "alert", "Disk", "firing"));
+        history[0].notification_id = Some("00000000000000ab".to_owned());
+        repo.insert_history(&history).await.unwrap();
+        let by_id = repo
+            .query_history(&HistoryFilter {
+                notification_id: Some("00000000000000ab".to_owned()),
+                state: Some("sent".to_owned()),
+                ..HistoryFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_id.len(), 1);
+        assert_eq!(
+            by_id[0].notification_id.as_deref(),
+            Some("00000000000000ab")
+        );
+        for (at, verdict) in [(20, "noise"), (20, "noise"), (110, "actionable")] {
             repo.insert_feedback(&FeedbackRow {
                 id: 0,
-                at: 20,
+                at,
                 group_key: "g".to_owned(),
                 receiver: "team".to_owned(),
                 route: "{}".to_owned(),
@@ -212,32 +234,52 @@ async fn acks_and_feedback_feed_the_volume_report() {
                 verdict: verdict.to_owned(),
                 author: "bob".to_owned(),
                 comment: String::new(),
+                notification_id: Some("00000000000000ab".to_owned()),
             })
             .await
             .unwrap();
         }
+        let listed = repo.list_feedback(0, 100, 10).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(
+            listed[0].notification_id.as_deref(),
+            Some("00000000000000ab")
+        );
+        assert!(listed[0].id > 0);
+
+        let cell = |key: &str, bucket_start, n, fired, actionable, noise| ReportRow {
+            key: key.to_owned(),
+            bucket_start,
+            notifications: n,
+            alerts_fired: fired,
+            actionable,
+            noise,
+        };
         let report = repo
-            .volume_report(ReportBy::Alertname, 0, 100)
+            .noise_report(ReportBy::Alertname, 0, 200, 100)
             .await
             .unwrap();
-        assert_eq!(report.len(), 2);
         assert_eq!(
-            (
-                report[0].key.as_str(),
-                report[0].notifications,
-                report[0].noise,
-                report[0].actionable
-            ),
-            ("Disk", 3, 2, 1)
+            report,
+            vec![
+                cell("Cpu", 0, 1, 0, 0, 0),
+                cell("Cpu", 100, 1, 0, 0, 0),
+                cell("Disk", 0, 3, 1, 0, 2),
+                cell("Disk", 100, 0, 1, 1, 0),
+            ]
         );
+        let by_service = repo
+            .noise_report(ReportBy::Service, 0, 300, 300)
+            .await
+            .unwrap();
+        assert_eq!(by_service, vec![cell("api", 0, 5, 3, 1, 2)]);
+        let by_route = repo
+            .noise_report(ReportBy::Route, 100, 200, 50)
+            .await
+            .unwrap();
         assert_eq!(
-            (report[1].key.as_str(), report[1].notifications),
-            ("Cpu", 1)
-        );
-        let by_service = repo.volume_report(ReportBy::Service, 0, 100).await.unwrap();
-        assert_eq!(
-            (by_service[0].key.as_str(), by_service[0].notifications),
-            ("api", 4)
+            by_route,
+            vec![cell("{}", 100, 0, 1, 1, 0), cell("{}", 150, 1, 0, 0, 0)]
         );
     })
     .await;

@@ -12,6 +12,7 @@ use parking_lot::RwLock;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_alerting::config::AlertmanagerConfig;
+use tocsin_alerting::feedback::{FeedbackInput, FeedbackTarget, ReportQuery, Verdict};
 use tocsin_alerting::matcher::{Matcher, parse_matchers};
 use tocsin_alerting::silence::{Silence, SilenceState, match_type};
 use tocsin_alerting::time::{SharedClock, SystemClock, format_api, parse_rfc3339};
@@ -22,7 +23,7 @@ use tocsin_alerting::{
 use tocsin_api::{AlertmanagerApi, ApiFuture, ApiResult, Params};
 use tocsin_config::Config;
 use tocsin_store::Store;
-use tocsin_store::alerting::HistoryFilter;
+use tocsin_store::alerting::{HistoryFilter, ReportBy};
 use tocsin_telemetry::Registry;
 
 use crate::BUILD;
@@ -71,6 +72,7 @@ impl AlertingStage {
         data_dir: &Path,
         registry: &Registry,
         external_url: String,
+        oncall: Option<Arc<dyn tocsin_alerting::receivers::oncall::OncallHandoff>>,
     ) -> anyhow::Result<Arc<Self>> {
         let (am, text, am_dir) =
             load_alertmanager_config(config, base_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -99,6 +101,8 @@ impl AlertingStage {
                 gc_interval: Duration::from_secs(30 * 60),
                 maintenance_interval: Duration::from_secs(30),
                 retention: Duration::from_secs(120 * 3600),
+                // The incident stage takes `oncall_configs` groups (opens incidents, pages).
+                oncall,
             },
         )
         .await?;
@@ -154,6 +158,44 @@ fn ack_json(ack: &tocsin_alerting::ack::Ack) -> Value {
         "expires_at": ack.expires_at.map(format_api),
         "alerts": ack.alerts.len(),
     })
+}
+
+/// The body of `POST /api/tocsin/v1/alerts/feedback`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackBody {
+    /// The id the notification carried; or
+    #[serde(default)]
+    notification: Option<String>,
+    /// the group key, with
+    #[serde(default)]
+    group_key: Option<String>,
+    /// the receiver when the group went to several.
+    #[serde(default)]
+    receiver: Option<String>,
+    /// `actionable` or `noise`.
+    verdict: String,
+    /// Who judged.
+    #[serde(default)]
+    by: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// A time parameter: RFC 3339 or Unix seconds.
+fn time_param(name: &str, text: &str) -> Result<i64, (u16, String)> {
+    parse_rfc3339(text)
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite())
+                .map(|s| (s * 1000.0) as i64)
+        })
+        .ok_or_else(|| {
+            bad(format!(
+                "{name} {text:?} is neither RFC 3339 nor Unix seconds"
+            ))
+        })
 }
 
 fn ack_error(e: tocsin_alerting::Error) -> (u16, String) {
@@ -432,6 +474,111 @@ impl AlertmanagerApi for AlertingStage {
         })
     }
 
+    fn feedback(&self, body: Bytes) -> ApiFuture<'_> {
+        Box::pin(async move {
+            let body: FeedbackBody = serde_json::from_slice(&body).map_err(|e| {
+                bad(format!(
+                    "cannot parse the feedback (fields: notification or group_key and receiver, \
+                     verdict, by, comment): {e}"
+                ))
+            })?;
+            let target = match (body.notification, body.group_key) {
+                (Some(id), None) if body.receiver.is_none() => FeedbackTarget::Notification(id),
+                (None, Some(group_key)) => FeedbackTarget::Group {
+                    group_key,
+                    receiver: body.receiver.filter(|r| !r.is_empty()),
+                },
+                (Some(_), _) => {
+                    return Err(bad(
+                        "name the notification either by its id (notification) or by group_key \
+                         and receiver, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(bad(
+                        "name the notification: notification (the id it carried) or group_key",
+                    ));
+                }
+            };
+            let verdict: Verdict = body
+                .verdict
+                .parse()
+                .map_err(|e: tocsin_alerting::Error| bad(e.to_string()))?;
+            let recorded = self
+                .alerting
+                .feedback(FeedbackInput {
+                    target,
+                    verdict,
+                    by: body.by,
+                    comment: body.comment,
+                })
+                .await
+                .map_err(|e| match e {
+                    tocsin_alerting::Error::NotificationNotFound(m) => (404, m),
+                    tocsin_alerting::Error::Invalid(m) => bad(m),
+                    e => (500, e.to_string()),
+                })?;
+            serde_json::to_value(recorded).map_err(|e| (500, e.to_string()))
+        })
+    }
+
+    fn report(&self, params: Params) -> ApiFuture<'_> {
+        Box::pin(async move {
+            let get = |name: &str| {
+                params
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .filter(|v| !v.is_empty())
+            };
+            let by = match get("by").as_deref() {
+                None | Some("alertname") => ReportBy::Alertname,
+                Some("service") => ReportBy::Service,
+                Some("route") => ReportBy::Route,
+                Some(other) => {
+                    return Err(bad(format!(
+                        "by {other:?} is not one of alertname, service, route"
+                    )));
+                }
+            };
+            const DAY: i64 = 86_400_000;
+            let to = match get("to") {
+                Some(t) => time_param("to", &t)?,
+                None => self.alerting.now(),
+            };
+            let from = match get("from") {
+                Some(t) => time_param("from", &t)?,
+                None => to - 7 * DAY,
+            };
+            let step = match get("step") {
+                None => DAY,
+                Some(text) => match text.parse::<tocsin_config::Duration>() {
+                    Ok(d) => tocsin_alerting::time::millis(d),
+                    Err(_) => text
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite())
+                        .map(|s| (s * 1000.0) as i64)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "step {text:?} is neither a duration like 1d nor seconds"
+                            ))
+                        })?,
+                },
+            };
+            let report = self
+                .alerting
+                .report(ReportQuery { by, from, to, step })
+                .await
+                .map_err(|e| match e {
+                    tocsin_alerting::Error::Invalid(m) => bad(m),
+                    e => (500, e.to_string()),
+                })?;
+            serde_json::to_value(report).map_err(|e| (500, e.to_string()))
+        })
+    }
+
     fn get_silences(&self, params: &Params) -> ApiResult {
         let filter = filter_matchers(params)?;
         let now = self.alerting.now();
@@ -594,6 +741,8 @@ impl AlertmanagerApi for AlertingStage {
                 service: get("service"),
                 group_key: get("group_key"),
                 receiver: get("receiver"),
+                notification_id: get("notification"),
+                state: get("state"),
                 since: time("since")?,
                 until: time("until")?,
                 limit: match get("limit") {
@@ -621,6 +770,7 @@ impl AlertmanagerApi for AlertingStage {
                     "route": r.route,
                     "state": r.state,
                     "outcome": r.outcome,
+                    "notificationID": r.notification_id,
                     "detail": serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
                 })).collect::<Vec<_>>(),
             }))

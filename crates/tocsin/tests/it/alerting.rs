@@ -456,3 +456,119 @@ async fn kill_9_between_a_notification_and_its_repeat_sends_nothing_twice() {
         .collect();
     assert_eq!(states, ["sent"], "{history}");
 }
+
+#[tokio::test]
+async fn feedback_from_the_notification_link_and_the_cli_feeds_the_noise_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start().await;
+    let mut server = start_tocsin(dir.path(), &am_config(&collector.addr, ""));
+    server.wait_ready().await;
+    post_alerts(
+        &server.url(""),
+        &json!([{"labels": {"alertname": "Flappy", "service": "api"}, "endsAt": "2100-01-01T00:00:00Z"}]),
+    )
+    .await;
+    assert!(eventually(10, || collector.on("/hook").len() == 1).await);
+    let body = collector.on("/hook").remove(0);
+    let id = body["tocsin"]["notificationID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = body["tocsin"]["feedbackURL"].as_str().unwrap().to_owned();
+    assert!(
+        link.ends_with(&format!("/api/tocsin/v1/alerts/feedback?notification={id}")),
+        "{link}"
+    );
+
+    // The link opens a form and records nothing; its buttons post the form.
+    let page_url = server.url(&format!("/api/tocsin/v1/alerts/feedback?notification={id}"));
+    let page = http().get(&page_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("name=\"notification\" value=\"{id}\"")),
+        "{html}"
+    );
+    let thanks = http()
+        .post(&page_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("notification={id}&by=alice&verdict=noise&comment="))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status(), 200);
+    assert!(
+        thanks
+            .text()
+            .await
+            .unwrap()
+            .contains("Recorded: noise for Flappy")
+    );
+
+    // JSON by group key; a bad verdict is a 400 that says what is allowed.
+    let group_key = body["groupKey"].as_str().unwrap();
+    let bad = http()
+        .post(server.url("/api/tocsin/v1/alerts/feedback"))
+        .json(&json!({"group_key": group_key, "verdict": "meh", "by": "bob"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("neither \\\"actionable\\\" nor \\\"noise\\\"")
+    );
+
+    // The CLI: feedback by id, then the report.
+    let cli = |args: &[&str]| {
+        let out = Command::new(crate::support::BIN)
+            .args(args)
+            .args(["--url", &server.url("")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let said = cli(&[
+        "alerts",
+        "feedback",
+        &id,
+        "--verdict",
+        "actionable",
+        "--by",
+        "carol",
+    ]);
+    assert!(
+        said.starts_with("recorded actionable by carol for Flappy"),
+        "{said}"
+    );
+    let report = cli(&["alerts", "report", "--by", "service", "--step", "1h"]);
+    let api_line = report
+        .lines()
+        .find(|l| l.starts_with("api "))
+        .unwrap_or_default();
+    let columns: Vec<&str> = api_line.split_whitespace().collect();
+    // FIRED NOTIFICATIONS ACTIONABLE NOISE RATIO
+    assert_eq!(columns, ["api", "1", "1", "1", "1", "50%"], "{report}");
+    assert!(report.contains("top noisy:"), "{report}");
+    let json: Value = serde_json::from_str(&cli(&[
+        "alerts",
+        "report",
+        "--by",
+        "alertname",
+        "--step",
+        "1d",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["series"][0]["key"], "Flappy");
+    assert_eq!(json["series"][0]["buckets"].as_array().unwrap().len(), 7);
+}
