@@ -67,6 +67,9 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// On-call configuration as code.
     pub oncall: OncallConfig,
+    /// The incident stage's file (services, post-mortem policy, runbook actions).
+    #[serde(skip_serializing_if = "IncidentsConfig::is_empty")]
+    pub incidents: IncidentsConfig,
     /// Ingestion and query limits.
     pub limits: LimitsConfig,
     /// TLS and authentication of the HTTP listener (exporter-toolkit format).
@@ -79,6 +82,21 @@ pub struct Config {
 pub struct OncallConfig {
     /// On-call definition files (globs).
     pub files: Vec<String>,
+}
+
+/// `incidents:`: where the incident stage's file is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// Path of the incidents file (relative to this file), read with the configuration.
+    pub config_file: Option<String>,
+}
+
+impl IncidentsConfig {
+    /// Whether nothing is configured (the section is then left out of printed configs).
+    pub fn is_empty(&self) -> bool {
+        self.config_file.is_none()
+    }
 }
 
 impl Config {
