@@ -43,6 +43,8 @@ fn app(web_yaml: &str) -> axum::Router {
         alerting: None,
         rules: None,
         slo: None,
+        incident: None,
+        oncall: None,
         prometheus: None,
         http_metrics: HttpMetrics::register(&registry).expect("metrics"),
         registry,

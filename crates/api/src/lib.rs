@@ -10,14 +10,17 @@ mod alertmanager;
 mod auth;
 mod error;
 mod home;
+mod incident;
 mod ingest;
 mod lifecycle;
 mod metrics;
+mod oncall;
 mod prometheus;
 mod security;
 mod server;
 mod slo;
 mod tls;
+mod ui;
 
 use std::sync::Arc;
 
@@ -28,9 +31,11 @@ use tocsin_telemetry::{BuildInfo, Registry};
 pub use crate::alertmanager::{AlertmanagerApi, ApiFuture, ApiResult, Params, parse_query};
 pub use crate::auth::Principal;
 pub use crate::error::{Error, Result};
+pub use crate::incident::{EventFuture, IncidentApi};
 pub use crate::ingest::{IngestApi, RemoteWriteFuture, RemoteWriteRequest, RemoteWriteResponse};
 pub use crate::lifecycle::{Readiness, ReloadFuture, Reloader};
 pub use crate::metrics::HttpMetrics;
+pub use crate::oncall::{OncallApi, TextFuture};
 pub use crate::prometheus::{PrometheusApi, PrometheusStatus, RulesApi, RulesRequest, RuntimeInfo};
 pub use crate::security::{SecurityHandle, WebSecurity};
 pub use crate::server::{ServeOptions, serve};
@@ -55,6 +60,12 @@ pub struct AppState {
     pub alerting: Option<Arc<dyn AlertmanagerApi>>,
     /// The SLO stage (budgets, deploy gate); its endpoints answer 503 while it is `None`.
     pub slo: Option<Arc<dyn SloApi>>,
+    /// The on-call stage (directory, schedules, escalations); its endpoints answer 503
+    /// while it is `None`.
+    pub oncall: Option<Arc<dyn OncallApi>>,
+    /// The incident stage (incidents, post-mortems, PagerDuty Events v2 intake); its
+    /// endpoints answer 503 while it is `None`.
+    pub incident: Option<Arc<dyn IncidentApi>>,
     /// The rule stage (`/api/v1/rules`, `/api/v1/alerts`); both list nothing while it is
     /// `None`.
     pub rules: Option<Arc<dyn RulesApi>>,
@@ -82,6 +93,9 @@ impl std::fmt::Debug for AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::home))
+        .route("/ui", get(ui::redirect))
+        .route("/ui/", get(ui::index))
+        .route("/ui/{*path}", get(ui::file))
         .route("/metrics", get(metrics::metrics))
         .route("/-/healthy", get(lifecycle::healthy))
         .route("/-/ready", get(lifecycle::ready))
@@ -112,6 +126,11 @@ pub fn router(state: AppState) -> Router {
             "/api/tocsin/v1/alerts/groups/{group_key}/ack",
             post(alertmanager::ack_group).delete(alertmanager::unack_group),
         )
+        .route(
+            "/api/tocsin/v1/alerts/feedback",
+            get(alertmanager::feedback_form).post(alertmanager::post_feedback),
+        )
+        .route("/api/tocsin/v1/alerts/report", get(alertmanager::report))
         .route("/api/tocsin/v1/slos", get(slo::list))
         .route("/api/tocsin/v1/slos/{name}", get(slo::get))
         .route("/api/tocsin/v1/slos/{name}/gate", get(slo::gate))
@@ -120,6 +139,8 @@ pub fn router(state: AppState) -> Router {
             post(slo::override_gate),
         )
         .merge(prometheus::routes())
+        .merge(oncall::routes())
+        .merge(incident::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -155,6 +155,8 @@ mod tests {
             alerting: None,
             rules: None,
             slo,
+            incident: None,
+            oncall: None,
             prometheus: None,
             http_metrics: HttpMetrics::register(&registry).unwrap(),
             registry,

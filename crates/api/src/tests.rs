@@ -59,6 +59,8 @@ fn harness_with(web_yaml: &str, fail_with: Option<&'static str>) -> Harness {
         alerting: None,
         rules: None,
         slo: None,
+        incident: None,
+        oncall: None,
         prometheus: None,
         http_metrics: HttpMetrics::register(&registry).unwrap(),
         registry,
@@ -322,3 +324,5 @@ fn tls_errors_name_the_file() {
         .to_string();
     assert!(err.contains("no CERTIFICATE block"), "{err}");
 }
+
+mod ui;

@@ -15,6 +15,8 @@ mod migrate;
 mod open;
 
 pub mod alerting;
+pub mod incident;
+pub mod oncall;
 pub mod slo;
 
 pub use crate::error::{Error, Result};

@@ -59,6 +59,15 @@ pub enum Command {
     /// SLOs: error budgets and the deploy gate of a running server, rules from spec files.
     #[command(subcommand)]
     Slo(SloCommand),
+    /// On-call of a running server: who is on call, schedule reports, inboxes.
+    #[command(subcommand)]
+    Oncall(OncallCommand),
+    /// Incidents of a running server: list, show, acknowledge, resolve, notes, roles, metrics.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// Post-mortems: drafts from the incident, action items, the post-mortem policy.
+    #[command(subcommand)]
+    Postmortem(PostmortemCommand),
 }
 
 /// `tocsin test` subcommands.
@@ -143,6 +152,55 @@ pub enum AlertsCommand {
     Unack(AlertsUnackArgs),
     /// Alert groups with their keys and acknowledgements.
     Groups(AlertsGroupsArgs),
+    /// Say whether a notification was actionable or noise (feeds `tocsin alerts report`).
+    Feedback(AlertsFeedbackArgs),
+    /// Alert volume and noise per alertname, service or route, with the noisiest ranked.
+    Report(AlertsReportArgs),
+}
+
+/// `tocsin alerts feedback` flags.
+#[derive(Debug, Args)]
+pub struct AlertsFeedbackArgs {
+    /// The notification's id (16 hex digits, as its payload carries it) or its group key.
+    pub group_or_id: String,
+    /// `actionable` (someone had to act) or `noise`.
+    #[arg(long)]
+    pub verdict: String,
+    /// The receiver, when a group key is given and the group went to several.
+    #[arg(long)]
+    pub receiver: Option<String>,
+    /// Who judged (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Why.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub url: String,
+}
+
+/// `tocsin alerts report` flags.
+#[derive(Debug, Args)]
+pub struct AlertsReportArgs {
+    /// Group by `alertname`, `service` or `route`.
+    #[arg(long, default_value = "alertname")]
+    pub by: String,
+    /// From (RFC 3339 or Unix seconds; default: 7 days before `to`).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// To (RFC 3339 or Unix seconds; default: now).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Bucket width (`1d`, `1h`).
+    #[arg(long, default_value = "1d")]
+    pub step: String,
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub url: String,
+    /// Output: text, or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 /// `tocsin alerts ack` flags.
@@ -325,6 +383,11 @@ pub struct RemoteWriteBenchArgs {
     #[arg(long)]
     pub tenant: Option<String>,
 
+    /// The receiver's process id, when it runs on this machine: its CPU time over the
+    /// steady phase is reported beside the generator's.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+
     /// Output: text, or json for scripts.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -450,4 +513,330 @@ pub struct SloGenerateArgs {
     /// Sloth's alert style (page and ticket alerts) instead of one alert per burn-rate tier.
     #[arg(long)]
     pub sloth_alerts: bool,
+}
+
+/// `tocsin oncall` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OncallCommand {
+    /// Who is on call, now or at a time, in every schedule or one.
+    Who(OncallWhoArgs),
+    /// A schedule's coverage and fairness over a range: gaps, hours, nights, weekends, pages
+    /// out of hours per person.
+    Report(OncallReportArgs),
+    /// A user's inbox of pages (newest first).
+    Inbox(OncallInboxArgs),
+}
+
+/// Flags of `tocsin oncall` commands that ask a server.
+#[derive(Debug, Args)]
+pub struct OncallServerArgs {
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub server: String,
+    /// Print the server's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tocsin oncall who`.
+#[derive(Debug, Args)]
+pub struct OncallWhoArgs {
+    /// Only this schedule.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// When: RFC 3339 or Unix seconds (default: now).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Server and output.
+    #[command(flatten)]
+    pub server: OncallServerArgs,
+}
+
+/// `tocsin oncall report`.
+#[derive(Debug, Args)]
+pub struct OncallReportArgs {
+    /// The schedule.
+    #[arg(long)]
+    pub schedule: String,
+    /// Start: RFC 3339 or Unix seconds.
+    #[arg(long)]
+    pub from: String,
+    /// End: RFC 3339 or Unix seconds.
+    #[arg(long)]
+    pub to: String,
+    /// Server and output.
+    #[command(flatten)]
+    pub server: OncallServerArgs,
+}
+
+/// `tocsin oncall inbox`.
+#[derive(Debug, Args)]
+pub struct OncallInboxArgs {
+    /// The user.
+    #[arg(long)]
+    pub user: String,
+    /// Only unread items.
+    #[arg(long)]
+    pub unread: bool,
+    /// Server and output.
+    #[command(flatten)]
+    pub server: OncallServerArgs,
+}
+
+/// Server and output flags of `tocsin incident` and `tocsin postmortem`.
+#[derive(Debug, Args)]
+pub struct IncidentServerArgs {
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub server: String,
+    /// Print the server's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Who is acting (recorded on the timeline); defaults to $USER.
+#[derive(Debug, Args)]
+pub struct ByArgs {
+    /// Who is acting.
+    #[arg(long, env = "USER", default_value = "cli")]
+    pub by: String,
+}
+
+/// `tocsin incident` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// List incidents, newest first.
+    List {
+        /// Only these statuses (comma-separated; `open` = triage, acknowledged, mitigated).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this team.
+        #[arg(long)]
+        team: Option<String>,
+        /// Opened since (RFC 3339, or a duration ago such as 7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Show an incident with its timeline.
+    Show {
+        /// INC-42 or 42.
+        id: String,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Open an incident by hand.
+    Open {
+        /// One line.
+        #[arg(long)]
+        title: String,
+        /// The affected service.
+        #[arg(long)]
+        service: String,
+        /// SEV1..SEV4.
+        #[arg(long, default_value = "SEV3")]
+        severity: String,
+        /// Who.
+        #[command(flatten)]
+        by: ByArgs,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Acknowledge: someone is working on it (stops paging).
+    Ack(IncidentTransitionArgs),
+    /// Mitigated: the impact has stopped.
+    Mitigate(IncidentTransitionArgs),
+    /// Resolved: fixed.
+    Resolve(IncidentTransitionArgs),
+    /// Closed: reviewed and done.
+    Close(IncidentTransitionArgs),
+    /// Cancelled: not an incident after all.
+    Cancel(IncidentTransitionArgs),
+    /// Add a note to the timeline.
+    Note {
+        /// INC-42 or 42.
+        id: String,
+        /// The note.
+        text: String,
+        /// Who.
+        #[command(flatten)]
+        by: ByArgs,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Assign a role (commander, scribe, communications); an empty person clears it.
+    Assign {
+        /// INC-42 or 42.
+        id: String,
+        /// commander (ic), scribe or communications (comms).
+        role: String,
+        /// Who takes it.
+        person: String,
+        /// Who assigns.
+        #[command(flatten)]
+        by: ByArgs,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// MTTA, MTTD and MTTR over a range, per service and team, with weekly trend.
+    Metrics {
+        /// Range start (RFC 3339 or a duration ago; default 28d).
+        #[arg(long, default_value = "28d")]
+        from: String,
+        /// Range end (RFC 3339; default now).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this team.
+        #[arg(long)]
+        team: Option<String>,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Run a runbook action of the incidents file for an incident.
+    Run {
+        /// INC-42 or 42.
+        id: String,
+        /// The action's name.
+        action: String,
+        /// Parameter values (name=value), overriding the incident's labels.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Who.
+        #[command(flatten)]
+        by: ByArgs,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+}
+
+/// `tocsin incident ack|mitigate|resolve|close|cancel ID`.
+#[derive(Debug, Args)]
+pub struct IncidentTransitionArgs {
+    /// INC-42 or 42.
+    pub id: String,
+    /// A note recorded with the change.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Who.
+    #[command(flatten)]
+    pub by: ByArgs,
+    /// Server and output.
+    #[command(flatten)]
+    pub server: IncidentServerArgs,
+}
+
+/// `tocsin postmortem` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PostmortemCommand {
+    /// Print the Markdown post-mortem drafted from the incident.
+    Draft {
+        /// INC-42 or 42.
+        id: String,
+        /// Also store it on the server (the policy then counts it as written).
+        #[arg(long)]
+        save: bool,
+        /// Who.
+        #[command(flatten)]
+        by: ByArgs,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Action items: list (of one incident, or all), add, update, delete.
+    #[command(subcommand)]
+    Actions(ActionItemsCommand),
+    /// Incidents that need a post-mortem and lack one; overdue action items. Exits 1 when
+    /// there are any.
+    Policy {
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+}
+
+/// `tocsin postmortem actions` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ActionItemsCommand {
+    /// List action items (all, or of one incident).
+    List {
+        /// INC-42 or 42.
+        id: Option<String>,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Add an action item to an incident.
+    Add {
+        /// INC-42 or 42.
+        id: String,
+        /// What to do.
+        #[arg(long)]
+        title: String,
+        /// Who.
+        #[arg(long)]
+        owner: String,
+        /// Due date (2026-12-31 or RFC 3339).
+        #[arg(long)]
+        due: Option<String>,
+        /// P1..P4.
+        #[arg(long, default_value = "P3")]
+        priority: String,
+        /// Tracker link.
+        #[arg(long)]
+        link: Option<String>,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Change an action item.
+    Update {
+        /// The item number.
+        item: i64,
+        /// open, in_progress, done, wont_do.
+        #[arg(long)]
+        status: Option<String>,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New owner.
+        #[arg(long)]
+        owner: Option<String>,
+        /// New due date ("" clears).
+        #[arg(long)]
+        due: Option<String>,
+        /// New priority.
+        #[arg(long)]
+        priority: Option<String>,
+        /// New link ("" clears).
+        #[arg(long)]
+        link: Option<String>,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
+    /// Delete an action item.
+    Delete {
+        /// The item number.
+        item: i64,
+        /// Server and output.
+        #[command(flatten)]
+        server: IncidentServerArgs,
+    },
 }

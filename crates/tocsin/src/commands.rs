@@ -5,6 +5,8 @@ mod alerts;
 mod bench;
 mod check;
 mod import;
+mod incident;
+mod oncall;
 mod query;
 mod rules;
 mod slo;
@@ -37,6 +39,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(AlertsCommand::Ack(args)) => alerts::ack(&args),
         Command::Alerts(AlertsCommand::Unack(args)) => alerts::unack(&args),
         Command::Alerts(AlertsCommand::Groups(args)) => alerts::groups(&args),
+        Command::Alerts(AlertsCommand::Feedback(args)) => alerts::feedback(&args),
+        Command::Alerts(AlertsCommand::Report(args)) => alerts::report(&args),
         Command::Version => {
             version::print();
             Ok(ExitCode::SUCCESS)
@@ -51,6 +55,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_time,
         }) => tsdb::dump(&data_dir, selector.as_deref(), min_time, max_time),
         Command::Slo(command) => Ok(slo::run(&command)),
+        Command::Oncall(command) => oncall::run(&command),
+        Command::Incident(command) => incident::run(&command),
+        Command::Postmortem(command) => incident::postmortem(&command),
         Command::Query(args) => query::instant(&args),
         Command::QueryRange(args) => query::range(&args),
         Command::Agent(args) => {

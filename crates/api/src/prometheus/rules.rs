@@ -145,6 +145,8 @@ mod tests {
             alerting: None,
             rules,
             slo: None,
+            incident: None,
+            oncall: None,
             prometheus: None,
             http_metrics: HttpMetrics::register(&registry).expect("metrics"),
             registry,

@@ -101,6 +101,8 @@ fn app_with(storage: bool, prometheus: bool) -> Router {
         alerting: None,
         rules: None,
         slo: None,
+        incident: None,
+        oncall: None,
         prometheus: prometheus.then(|| PrometheusApi {
             engine,
             status: Arc::new(FixedStatus),
@@ -267,6 +269,8 @@ async fn limits_are_enforced() {
         alerting: None,
         rules: None,
         slo: None,
+        incident: None,
+        oncall: None,
         prometheus: Some(PrometheusApi {
             engine,
             status: Arc::new(FixedStatus),

@@ -6,6 +6,8 @@
 #![allow(clippy::print_stderr, reason = "tests say why they skipped")]
 
 mod alerting;
+mod incident;
+mod oncall;
 mod slo;
 
 use std::future::Future;

@@ -41,6 +41,8 @@ fn check_one(file: &Path) -> Result<(), String> {
         .map_err(|err| format!("{}: {err}", file.display()))?;
     crate::server::check_alertmanager_reference(&config, base_dir)?;
     crate::server::slo::load_slo_files(&config, base_dir)?;
+    crate::server::oncall::check_files(&config, base_dir)?;
+    crate::server::incident::load_file(&config, base_dir)?;
     Ok(())
 }
 

@@ -37,6 +37,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("tocsin-store", &["tocsin-config"]),
+    ("tocsin-sim", &["tocsin-model"]),
+    (
+        "tocsin-oncall",
+        &["tocsin-config", "tocsin-store", "tocsin-telemetry"],
+    ),
+    ("tocsin-incident", &["tocsin-config", "tocsin-store"]),
     (
         "tocsin-alerting",
         &[
@@ -54,16 +60,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tocsin-model",
             "tocsin-promql",
             "tocsin-telemetry",
+            "tocsin-ui",
         ],
     ),
+    ("tocsin-ui", &[]),
     (
         "tocsin",
         &[
             "tocsin-alerting",
             "tocsin-api",
             "tocsin-config",
+            "tocsin-incident",
             "tocsin-ingest",
             "tocsin-model",
+            "tocsin-oncall",
             "tocsin-promql",
             "tocsin-rules",
             "tocsin-slo",
