@@ -334,3 +334,153 @@ async fn an_alert_routed_to_an_oncall_receiver_opens_an_incident() {
     assert_eq!(shown["alerts"].as_array().unwrap().len(), 1, "{shown}");
     assert!(shown["times"]["time_to_detect_seconds"].as_f64().unwrap() > 0.0);
 }
+
+/// The loop of issue #8 in one run: an alert routed to an `oncall_configs` receiver opens an
+/// incident, the service's escalation policy pages the on-call through her webhook and her
+/// inbox, the CLI acknowledges and resolves, MTTA and MTTR are reported, and the post-mortem
+/// draft carries the timeline and the quantified impact.
+#[tokio::test]
+async fn an_alert_pages_the_oncall_and_the_incident_runs_to_a_postmortem() {
+    let (hook, received) = crate::oncall::webhook_receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("oncall")).unwrap();
+    std::fs::write(
+        dir.path().join("tocsin.yml"),
+        "oncall:\n  files: [oncall/*.yml]\nincidents:\n  config_file: incidents.yml\nalerting:\n  config_file: alertmanager.yml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("oncall/team.yml"),
+        format!(
+            r#"users:
+  - id: alice
+    time_zone: Europe/London
+    contacts:
+      - webhook: {hook}
+  - {{id: bob, time_zone: America/New_York}}
+teams:
+  - {{id: payments, members: [alice, bob]}}
+services:
+  - {{id: checkout, team: payments, escalation_policy: payments-primary}}
+schedules:
+  - id: primary
+    time_zone: UTC
+    layers:
+      - {{name: main, rotation: weekly, start: 2026-01-05, participants: [alice]}}
+escalation_policies:
+  - id: payments-primary
+    steps:
+      - {{delay: 10m, targets: [{{schedule: primary}}]}}
+      - {{delay: 10m, targets: [{{user: bob}}]}}
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("incidents.yml"),
+        "services:\n  checkout:\n    runbook_url: https://runbooks.example.com/checkout\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("alertmanager.yml"),
+        "route:\n  receiver: oncall\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: oncall\n    oncall_configs: [{service: checkout}]\n",
+    )
+    .unwrap();
+    let mut server = TestServer::start(dir.path(), &["--config", "tocsin.yml"]);
+    server.wait_ready().await;
+
+    let response = http()
+        .post(server.url("/api/v2/alerts"))
+        .json(&json!([{
+            "labels": {"alertname": "CheckoutErrors", "service": "checkout", "severity": "critical"},
+            "annotations": {"summary": "Checkout error ratio above SLO"},
+            "startsAt": "2026-11-29T04:00:00Z"
+        }]))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", server.logs());
+    let incident = first_incident(&server).await;
+    assert_eq!(incident["id"], "INC-1");
+    assert_eq!(incident["team"], "payments", "{incident}");
+
+    // The first step pages alice, the on-call of `primary`, on her webhook and in her inbox.
+    let mut pages = Vec::new();
+    for _ in 0..100 {
+        pages = received.lock().clone();
+        if !pages.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pages.len(), 1, "one page: {pages:?}\n{}", server.logs());
+    assert_eq!(pages[0]["user"], "alice", "{pages:?}");
+    let inbox: Value = http()
+        .get(server.url("/api/tocsin/v1/oncall/users/alice/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "{inbox}");
+
+    let escalations = || async {
+        http()
+            .get(server.url("/api/tocsin/v1/oncall/escalations"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    // The incident's ack reaches the escalation (so bob is never paged), its resolve ends it.
+    let (code, _, err) = cli(&server, &["incident", "ack", "INC-1"]);
+    assert_eq!(code, 0, "{err}");
+    let acked = escalations().await;
+    assert_eq!(acked["escalations"][0]["state"], "acked", "{acked}");
+    let (code, _, err) = cli(&server, &["incident", "resolve", "INC-1"]);
+    assert_eq!(code, 0, "{err}");
+    let after = escalations().await;
+    assert_eq!(after["escalations"], json!([]), "{after}");
+
+    let (code, out, err) = cli(&server, &["incident", "show", "INC-1", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["incident"]["status"], "resolved", "{shown}");
+    let kinds: Vec<&str> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["opened", "alert_firing", "page_sent", "status"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    let (code, out, err) = cli(&server, &["incident", "metrics", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let metrics: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(metrics["overall"]["resolved"], 1, "{metrics}");
+    assert!(
+        metrics["overall"]["mtta_seconds"].as_f64().is_some(),
+        "{metrics}"
+    );
+    assert!(
+        metrics["overall"]["mttr_seconds"].as_f64().is_some(),
+        "{metrics}"
+    );
+
+    let (code, out, err) = cli(&server, &["postmortem", "draft", "INC-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("## Impact"), "{out}");
+    assert!(out.contains("- Duration of impact: "), "{out}");
+    assert!(
+        out.contains("page_sent"),
+        "the timeline is in the draft: {out}"
+    );
+    assert!(
+        out.contains("https://runbooks.example.com/checkout"),
+        "{out}"
+    );
+}

@@ -48,7 +48,7 @@ fn oncall_cli(args: &[&str]) -> (i32, String, String) {
 }
 
 /// A loopback webhook receiver that keeps every JSON body it gets.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) async fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let received: Arc<Mutex<Vec<Value>>> = Arc::default();
     let sink = Arc::clone(&received);
     let app = axum::Router::new().route(
