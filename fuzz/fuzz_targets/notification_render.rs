@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
         group_labels: &labels,
         alerts: &alerts,
         now: 1_767_225_660_000,
+        id: "0123456789abcdef",
     };
     let _ = templates.render_text(text, &template_data(&n, "http://am"));
 });
