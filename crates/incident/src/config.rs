@@ -201,8 +201,19 @@ impl TryFrom<RawIncidentsFile> for IncidentsFile {
                     }
                 }
                 (true, Some(url)) => {
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    let Some(rest) = url
+                        .strip_prefix("http://")
+                        .or_else(|| url.strip_prefix("https://"))
+                    else {
                         return Err(format!("{at}: webhook {url:?} must be an http(s) URL"));
+                    };
+                    // Parameters come from alert labels, which senders control: they may fill
+                    // the path or query, never pick the host the POST goes to.
+                    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+                    if authority.contains("{{") {
+                        return Err(format!(
+                            "{at}: webhook {url:?} has a placeholder in its host; the host must be fixed (placeholders may fill the path or query)"
+                        ));
                     }
                 }
             }
@@ -320,6 +331,14 @@ mod tests {
             (
                 "runbook_actions:\n  r:\n    webhook: ftp://x\n",
                 "runbook_actions.r: webhook \"ftp://x\" must be an http(s) URL",
+            ),
+            (
+                "runbook_actions:\n  r:\n    webhook: \"http://{{host}}/restart\"\n    params: {host: {}}\n",
+                "runbook_actions.r: webhook \"http://{{host}}/restart\" has a placeholder in its host; the host must be fixed (placeholders may fill the path or query)",
+            ),
+            (
+                "runbook_actions:\n  r:\n    webhook: \"https://ops.example.com{{path}}\"\n    params: {path: {}}\n",
+                "runbook_actions.r: webhook \"https://ops.example.com{{path}}\" has a placeholder in its host; the host must be fixed (placeholders may fill the path or query)",
             ),
         ];
         for (text, want) in cases {
