@@ -18,6 +18,8 @@ pub mod alerting;
 pub mod incident;
 pub mod oncall;
 pub mod slo;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use crate::error::{Error, Result};
 pub use crate::migrate::{Feature, Migration};
