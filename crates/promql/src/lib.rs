@@ -24,7 +24,9 @@ mod value;
 pub use crate::annotations::Annotations;
 pub use crate::engine::{Engine, EngineOptions, QueryLimits, QueryResult, parse_expr};
 pub use crate::error::{Error, Result};
-pub use crate::value::{Point, Series, Value, VectorSample, format_float, write_float};
+pub use crate::value::{
+    Point, Series, Value, VectorSample, format_float, write_float, write_float_fixed,
+};
 pub use promql_parser;
 
 /// Parses a series selector (`up{job="x"}`, the API's `match[]`) into matcher sets (more than

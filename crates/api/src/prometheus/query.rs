@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tocsin_model::Labels;
-use tocsin_promql::{QueryResult, Value, write_float};
+use tocsin_promql::{QueryResult, Value, write_float, write_float_fixed};
 
 use super::params::{Params, parse_duration, write_timestamp};
 use super::{ApiError, success, success_raw};
@@ -146,7 +146,15 @@ pub(crate) fn encode_value(value: &Value) -> String {
     out.push_str(value.type_name());
     out.push_str("\",\"result\":");
     match value {
-        Value::Scalar(p) => write_point(&mut out, p.t, p.v),
+        // Prometheus marshals a scalar with encoding/json: the time as a plain float (`1.5`,
+        // not `1.500`) and the value in `'f'` form even at the extremes.
+        Value::Scalar(p) => {
+            out.push('[');
+            write_float_fixed(&mut out, p.t as f64 / 1000.0);
+            out.push_str(",\"");
+            write_float_fixed(&mut out, p.v);
+            out.push_str("\"]");
+        }
         Value::String(t, s) => {
             out.push('[');
             write_timestamp(&mut out, *t);
