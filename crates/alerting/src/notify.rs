@@ -368,7 +368,13 @@ impl IntegrationStage {
         }
 
         if !sent.is_empty() {
-            self.send_with_retries(ctx, &sent).await?;
+            let sent_result = self.send_with_retries(ctx, &sent).await;
+            // The history row of this notification (written in the background) reaches the
+            // store before the log entry does, so a crash never keeps the entry (no resend)
+            // while losing the record that it was sent. Notifications are rare next to alert
+            // state changes, so waiting here costs little.
+            self.deps.history.flush().await;
+            sent_result?;
         }
 
         // Record.
