@@ -1,4 +1,4 @@
-//! Chunk decoding (XOR and pco-dense) and the framed chunk parser never panic; whatever the
+//! Chunk decoding (XOR, pco-dense and regular) and the framed chunk parser never panic; whatever the
 //! XOR decoder accepts re-encodes to the same samples.
 #![no_main]
 
@@ -17,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = decode(Encoding::Dense, data);
+    if let Ok(samples) = decode(Encoding::Regular, data) {
+        assert!(samples.windows(2).all(|w| w[0].t < w[1].t));
+    }
     if let Ok((encoding, start, end)) = parse_chunk(data) {
         let _ = decode(encoding, &data[start..end]);
     }

@@ -48,6 +48,25 @@ fn chunks(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("dense_decode", n), &dense, |b, x| {
             b.iter(|| black_box(chunkenc::decode(Encoding::Dense, x).unwrap()));
         });
+        // The same values on an exact 15 s grid, as scrapes and rule evaluations write them:
+        // pco timestamps (what blocks held before) against start-and-step timestamps.
+        let on_grid: Vec<Sample> = samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Sample::new(1_700_000_000_000 + i as i64 * 15_000, s.v))
+            .collect();
+        let dense = chunkenc::encode_dense(&on_grid);
+        group.bench_with_input(
+            BenchmarkId::new("dense_decode_on_grid", n),
+            &dense,
+            |b, x| {
+                b.iter(|| black_box(chunkenc::decode(Encoding::Dense, x).unwrap()));
+            },
+        );
+        let regular = chunkenc::encode_regular(&on_grid).expect("an exact grid is regular");
+        group.bench_with_input(BenchmarkId::new("regular_decode", n), &regular, |b, x| {
+            b.iter(|| black_box(chunkenc::decode(Encoding::Regular, x).unwrap()));
+        });
     }
     group.finish();
 }

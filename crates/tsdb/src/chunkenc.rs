@@ -1,16 +1,18 @@
 //! Chunk encodings. The head appends to XOR chunks (Gorilla-style delta-of-delta timestamps
 //! and XOR floats, byte-compatible with Prometheus's `chunkenc.XORChunk`); sealed chunks
-//! written to blocks are re-encoded with pco when that is smaller. Formats are in
-//! `docs/format/chunks.md`.
+//! written to blocks are re-encoded with pco when that is smaller, with timestamps on a fixed
+//! step stored as start and step. Formats are in `docs/format/chunks.md`.
 
 mod bstream;
 mod dense;
+mod regular;
 mod xor;
 
 #[cfg(test)]
 mod tests;
 
 pub use self::dense::encode_dense;
+pub use self::regular::encode_regular;
 pub use self::xor::{XorAppender, XorIter};
 use crate::{Error, Result};
 use tocsin_model::Sample;
@@ -23,6 +25,8 @@ pub enum Encoding {
     Xor = 1,
     /// pco-compressed timestamps and values (sealed only).
     Dense = 2,
+    /// Timestamps on a fixed step with exceptions, pco-compressed values (sealed only).
+    Regular = 3,
 }
 
 impl Encoding {
@@ -31,6 +35,7 @@ impl Encoding {
         match byte {
             1 => Ok(Self::Xor),
             2 => Ok(Self::Dense),
+            3 => Ok(Self::Regular),
             other => Err(Error::decode(
                 "chunk",
                 format!("unknown chunk encoding {other}"),
@@ -51,20 +56,31 @@ pub fn decode(encoding: Encoding, data: &[u8]) -> Result<Vec<Sample>> {
             Ok(out)
         }
         Encoding::Dense => dense::decode(data),
+        Encoding::Regular => regular::decode(data),
     }
 }
 
-/// Encodes sealed samples the smallest way: pco when it beats XOR, else XOR.
+/// Encodes sealed samples the smallest way: pco values with regular or pco timestamps when
+/// that beats XOR, else XOR. Between the two pco forms the regular one wins ties, being the
+/// cheaper to decode.
 pub fn encode_best(samples: &[Sample]) -> (Encoding, Vec<u8>) {
     let xor = encode_xor(samples);
     // pco has a fixed overhead of a few dozen bytes; tiny chunks stay XOR.
-    if samples.len() >= 16 {
+    if samples.len() < 16 {
+        return (Encoding::Xor, xor);
+    }
+    let mut best = (Encoding::Xor, xor);
+    if let Some(regular) = encode_regular(samples) {
+        if regular.len() < best.1.len() {
+            best = (Encoding::Regular, regular);
+        }
+    } else {
         let dense = encode_dense(samples);
-        if dense.len() < xor.len() {
-            return (Encoding::Dense, dense);
+        if dense.len() < best.1.len() {
+            best = (Encoding::Dense, dense);
         }
     }
-    (Encoding::Xor, xor)
+    best
 }
 
 /// Encodes samples as one XOR chunk. At most `u16::MAX` samples (callers split).

@@ -11,12 +11,8 @@ use crate::{Error, Result};
 pub fn encode_dense(samples: &[Sample]) -> Vec<u8> {
     let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
     let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    let config = pco::ChunkConfig::default();
-    // pco fails only on invalid configurations; the default one is valid.
-    let t_page = pco::standalone::simple_compress(&ts, &config)
-        .expect("invariant: the default pco configuration is valid");
-    let v_page = pco::standalone::simple_compress(&vs, &config)
-        .expect("invariant: the default pco configuration is valid");
+    let t_page = compress_page(&ts);
+    let v_page = compress_page(&vs);
     let mut out = Vec::with_capacity(t_page.len() + v_page.len() + 10);
     put_uvarint(&mut out, samples.len() as u64);
     put_uvarint(&mut out, t_page.len() as u64);
@@ -35,6 +31,41 @@ thread_local! {
     static PADDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Decompresses one pco standalone page. pco reads ahead in windows of up to 8 KiB; at the end
+/// of its input it copies into a fresh zeroed buffer each time, which cost more than decoding
+/// a 240-sample chunk. So the page is copied to the front of a reused buffer that extends well
+/// past it, and reads ahead stay in the buffer. The page ends with pco's own terminator, so
+/// whatever an earlier chunk left after it is never taken for data: the tail is not re-zeroed
+/// (that memset was a quarter of an instant query's instructions).
+pub(crate) fn decompress_page<T: pco::data_types::Number>(
+    what: &'static str,
+    page: &[u8],
+) -> Result<Vec<T>> {
+    PADDED.with_borrow_mut(|padded| {
+        let needed = page.len() + READ_AHEAD_PADDING;
+        if padded.len() < needed {
+            padded.resize(needed, 0);
+        }
+        padded[..page.len()].copy_from_slice(page);
+        pco::standalone::simple_decompress(&padded[..needed])
+            .map_err(|err| Error::decode(what, err.to_string()))
+    })
+}
+
+/// pco's compression level for sealed chunks. Chunks hold at most 480 samples; at level 4
+/// (up to 16 bins) their pages were as small as at the default 8 (up to 256 bins) within a
+/// few bytes, and decoding, whose cost on chunks this short is mostly building the bins'
+/// tables, was faster.
+const COMPRESSION_LEVEL: usize = 4;
+
+/// Compresses numbers as one pco standalone page.
+pub(crate) fn compress_page<T: pco::data_types::Number>(numbers: &[T]) -> Vec<u8> {
+    let config = pco::ChunkConfig::default().with_compression_level(COMPRESSION_LEVEL);
+    // pco fails only on invalid configurations; level 4 is inside its 0..=12.
+    pco::standalone::simple_compress(numbers, &config)
+        .expect("invariant: the pco configuration is valid")
+}
+
 /// Decodes a dense chunk.
 pub(crate) fn decode(data: &[u8]) -> Result<Vec<Sample>> {
     let mut d = Decoder::new("dense chunk", data);
@@ -50,26 +81,8 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<Sample>> {
             format!("implausible sample count {n}"),
         ));
     }
-    let (ts, vs) = PADDED.with_borrow_mut(|padded| {
-        // pco reads ahead in windows of up to 8 KiB; at the end of its input it copies into
-        // a fresh zeroed buffer each time, which cost more than decoding a 240-sample chunk.
-        // Both pages are copied to the front of one reused buffer that extends well past
-        // them, so reads ahead stay in the buffer. Each page ends with pco's own terminator,
-        // so whatever an earlier chunk left after it is never taken for data: the tail is
-        // not re-zeroed (that memset was a quarter of an instant query's instructions).
-        let pages = t_page.len() + v_page.len();
-        let needed = pages + READ_AHEAD_PADDING;
-        if padded.len() < needed {
-            padded.resize(needed, 0);
-        }
-        padded[..t_page.len()].copy_from_slice(t_page);
-        padded[t_page.len()..pages].copy_from_slice(v_page);
-        let ts: Vec<i64> = pco::standalone::simple_decompress(&padded[..needed])
-            .map_err(|err| Error::decode("dense chunk timestamps", err.to_string()))?;
-        let vs: Vec<f64> = pco::standalone::simple_decompress(&padded[t_page.len()..needed])
-            .map_err(|err| Error::decode("dense chunk values", err.to_string()))?;
-        Ok::<_, Error>((ts, vs))
-    })?;
+    let ts: Vec<i64> = decompress_page("dense chunk timestamps", t_page)?;
+    let vs: Vec<f64> = decompress_page("dense chunk values", v_page)?;
     if ts.len() != n || vs.len() != n {
         return Err(Error::decode(
             "dense chunk",

@@ -121,6 +121,46 @@ fn damaged_chunks_are_errors_not_panics() {
     assert!(decode(Encoding::Xor, &flipped).is_err());
     assert!(decode(Encoding::Dense, &[0xff, 0xff, 0x01]).is_err());
     assert!(Encoding::from_byte(9).is_err());
+    let regular = encode_regular(&scrapes(0..120, |_| 0)).unwrap();
+    for cut in 0..regular.len() {
+        let _ = decode(Encoding::Regular, &regular[..cut]);
+    }
+    // A zero step, an exception past the end, exceptions that make time go backwards.
+    assert!(decode(Encoding::Regular, &[2, 0, 0, 0]).is_err());
+    assert!(decode(Encoding::Regular, &[2, 0, 2, 1, 5, 2, 0, 0]).is_err());
+    assert!(decode(Encoding::Regular, &[2, 0, 2, 1, 1, 8, 0, 0]).is_err());
+}
+
+/// Samples `i` of a 15 s scrape starting at a round time, each `late(i)` ms off the grid.
+fn scrapes(range: std::ops::Range<i64>, late: impl Fn(i64) -> i64) -> Vec<Sample> {
+    range
+        .map(|i| {
+            Sample::new(
+                1_700_000_010_000 + i * 15_000 + late(i),
+                (i * i) as f64 * 0.25,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn scrapes_on_a_fixed_step_are_stored_as_start_and_step() {
+    let on_time = scrapes(0..480, |_| 0);
+    let (encoding, bytes) = encode_best(&on_time);
+    assert_eq!(encoding, Encoding::Regular);
+    assert!(bytes.len() < encode_dense(&on_time).len());
+    assert!(same(&decode(encoding, &bytes).unwrap(), &on_time));
+
+    // A few late scrapes (and a late first one) are exceptions; the rest stays on the grid.
+    let some_late = scrapes(0..120, |i| if i % 30 == 0 { 3 + i } else { 0 });
+    let (encoding, bytes) = encode_best(&some_late);
+    assert_eq!(encoding, Encoding::Regular);
+    assert!(same(&decode(encoding, &bytes).unwrap(), &some_late));
+
+    // Jitter on every sample is not regular: pco takes the timestamps.
+    let jittered = scrapes(0..120, |i| (i * 7) % 11);
+    assert!(encode_regular(&jittered).is_none());
+    assert_ne!(encode_best(&jittered).0, Encoding::Regular);
 }
 
 proptest! {
@@ -141,11 +181,39 @@ proptest! {
             .collect();
         prop_assert!(same(&roundtrip_xor(&samples), &samples));
         prop_assert!(same(&decode(Encoding::Dense, &encode_dense(&samples)).unwrap(), &samples));
+        if let Some(regular) = encode_regular(&samples) {
+            prop_assert!(same(&decode(Encoding::Regular, &regular).unwrap(), &samples));
+        }
+    }
+
+    #[test]
+    fn mostly_regular_series_round_trip(
+        start in -1_000_000_000_000i64..2_000_000_000_000,
+        step in 1i64..3_600_000,
+        late in proptest::collection::vec((0usize..300, -5_000i64..5_000), 0..40),
+        n in 2usize..300,
+    ) {
+        let mut times: Vec<i64> = (0..n as i64).map(|i| start + i * step).collect();
+        for (i, offset) in late {
+            if i < n {
+                times[i] += offset;
+            }
+        }
+        times.sort_unstable();
+        times.dedup();
+        let samples: Vec<Sample> =
+            times.iter().map(|&t| Sample::new(t, (t % 97) as f64)).collect();
+        let (encoding, bytes) = encode_best(&samples);
+        prop_assert!(same(&decode(encoding, &bytes).unwrap(), &samples));
+        if let Some(regular) = encode_regular(&samples) {
+            prop_assert!(same(&decode(Encoding::Regular, &regular).unwrap(), &samples));
+        }
     }
 
     #[test]
     fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = decode(Encoding::Xor, &bytes);
         let _ = decode(Encoding::Dense, &bytes);
+        let _ = decode(Encoding::Regular, &bytes);
     }
 }
