@@ -38,5 +38,5 @@ pub use crate::error::{Error, Result};
 pub use crate::metrics::AlertingMetrics;
 pub use crate::running::{
     AckInput, AlertFilter, AlertView, Alerting, AlertingOptions, GroupView, PostableAlert,
-    SilenceInput,
+    PreparedConfig, SilenceInput,
 };

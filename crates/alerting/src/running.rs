@@ -170,6 +170,17 @@ pub struct GroupView {
     pub alerts: Vec<AlertView>,
 }
 
+/// A configuration built by [`Alerting::prepare`], not yet in force.
+pub struct PreparedConfig {
+    running: Arc<Running>,
+}
+
+impl std::fmt::Debug for PreparedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedConfig").finish_non_exhaustive()
+    }
+}
+
 struct Running {
     config: AlertmanagerConfig,
     route: Arc<Route>,
@@ -289,6 +300,15 @@ impl Alerting {
     /// Applies a new configuration: new routes, inhibition and receivers; every alert is
     /// routed again (the notification log prevents repeats).
     pub fn reload(&self, config: AlertmanagerConfig) -> Result<()> {
+        let prepared = self.prepare(&config)?;
+        self.apply_prepared(prepared);
+        Ok(())
+    }
+
+    /// Builds everything a new configuration needs (templates, receivers, URL files) without
+    /// touching the running one, so a caller can check several configurations before
+    /// applying any. Nothing runs until [`Alerting::apply_prepared`]; dropping it is free.
+    pub fn prepare(&self, config: &AlertmanagerConfig) -> Result<PreparedConfig> {
         let inner = &self.inner;
         let deps = PipelineDeps {
             nflog: Arc::clone(&inner.nflog),
@@ -298,7 +318,7 @@ impl Alerting {
             acks: Arc::clone(&inner.acks),
         };
         let running = build(
-            &config,
+            config,
             &deps,
             &inner.silences,
             &inner.options,
@@ -306,6 +326,13 @@ impl Alerting {
             &inner.metrics,
             false,
         )?;
+        Ok(PreparedConfig { running })
+    }
+
+    /// Swaps in a configuration [`Alerting::prepare`] built; cannot fail.
+    pub fn apply_prepared(&self, prepared: PreparedConfig) {
+        let inner = &self.inner;
+        let running = prepared.running;
         let alerts = inner.alerts.read();
         for alert in alerts.values() {
             running.inhibitor.observe(alert);
@@ -316,7 +343,6 @@ impl Alerting {
             running.dispatcher.process(alert);
         }
         tracing::info!("alerting configuration applied");
-        Ok(())
     }
 
     /// Takes alerts (Alertmanager's API semantics). Valid alerts are stored durably and

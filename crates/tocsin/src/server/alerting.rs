@@ -26,6 +26,7 @@ use tocsin_store::Store;
 use tocsin_store::alerting::{HistoryFilter, ReportBy};
 use tocsin_telemetry::Registry;
 
+use super::reload::{ReloadCommit, commit};
 use crate::BUILD;
 
 /// The Alertmanager configuration `config` points at, with its text (for `/api/v2/status`).
@@ -119,12 +120,28 @@ impl AlertingStage {
         self.alerting.clone()
     }
 
-    /// Applies the Alertmanager file of a reloaded tocsin.yml.
-    pub(crate) fn reload(&self, config: &Config, base_dir: &Path) -> Result<(), String> {
+    /// Loads the Alertmanager file of a reloaded tocsin.yml and builds its routes and
+    /// receivers (templates and URL files read); the commit swaps them in.
+    pub(crate) fn prepare_reload(
+        self: &Arc<Self>,
+        config: &Config,
+        base_dir: &Path,
+    ) -> Result<ReloadCommit, String> {
         let (am, text, _) = load_alertmanager_config(config, base_dir)?;
-        self.alerting.reload(am).map_err(|e| e.to_string())?;
-        *self.config_text.write() = text;
-        Ok(())
+        let file = config
+            .alerting
+            .config_file
+            .as_deref()
+            .unwrap_or("the embedded Alertmanager configuration");
+        let prepared = self
+            .alerting
+            .prepare(&am)
+            .map_err(|e| format!("{file}: {e}"))?;
+        let stage = Arc::clone(self);
+        Ok(commit(move || {
+            stage.alerting.apply_prepared(prepared);
+            *stage.config_text.write() = text;
+        }))
     }
 
     /// Stops routing, writes queued history, closes the store.

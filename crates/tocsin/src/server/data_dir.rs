@@ -45,7 +45,6 @@ impl DataDir {
         })
     }
 
-    #[allow(dead_code)] // Used by the storage stages as they land.
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

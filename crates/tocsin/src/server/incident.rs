@@ -362,14 +362,23 @@ impl IncidentStage {
         }))
     }
 
-    /// Re-reads the incidents file and the SLOs; on error the loaded ones stay.
-    pub(crate) fn reload(&self, config: &Config, base_dir: &Path) -> Result<(), String> {
+    /// Re-reads the incidents file and the SLOs; the commit puts them in force.
+    pub(crate) fn prepare_reload(
+        self: &Arc<Self>,
+        config: &Config,
+        base_dir: &Path,
+    ) -> Result<super::reload::ReloadCommit, String> {
         let file = load_file(config, base_dir)?;
         let slos = super::slo::load_slo_files(config, base_dir)?;
-        self.incidents
-            .reload(merge_directory(file, self.escalator.as_deref()));
-        self.budgets.slos.store(Arc::new(slos));
-        Ok(())
+        let stage = Arc::clone(self);
+        Ok(super::reload::commit(move || {
+            // Merged at commit, not before: the on-call stage commits its new directory
+            // first, and the services it defines belong in this reload.
+            stage
+                .incidents
+                .reload(merge_directory(file, stage.escalator.as_deref()));
+            stage.budgets.slos.store(Arc::new(slos));
+        }))
     }
 
     /// Closes the store.

@@ -2,7 +2,7 @@
 //! built from the configuration, reloaded with it, and shown to the HTTP layer through
 //! `tocsin_api::IngestApi`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +12,12 @@ use tocsin_ingest::IngestMetrics;
 use tocsin_ingest::clock::{Clock, SystemClock};
 use tocsin_ingest::limits::Limiter;
 use tocsin_ingest::receiver::{Receiver, ReceiverOptions, WriteInput};
-use tocsin_ingest::scrape::ScrapeManager;
+use tocsin_ingest::scrape::{HttpFetcher, JobSettings, ScrapeManager};
 use tocsin_model::storage::Appendable;
 use tocsin_telemetry::Registry;
 use tokio_util::sync::CancellationToken;
 
+use super::reload::{ReloadCommit, commit};
 use crate::BUILD;
 
 /// How often idle series are forgotten and the active-series gauge refreshed.
@@ -27,6 +28,9 @@ pub(crate) struct IngestStage {
     receiver: Arc<Receiver>,
     scrape: Arc<ScrapeManager>,
     maintenance: CancellationToken,
+    // What scrape clients are built with, to check them before a reload applies.
+    base_dir: PathBuf,
+    user_agent: String,
 }
 
 impl IngestStage {
@@ -52,7 +56,7 @@ impl IngestStage {
             Arc::clone(&clock),
             metrics.clone(),
             base_dir.to_path_buf(),
-            format!("tocsin/{}", BUILD.version),
+            user_agent(),
         ));
         for problem in scrape.apply(config) {
             tracing::error!(%problem, "scrape job not started");
@@ -63,19 +67,42 @@ impl IngestStage {
             receiver,
             scrape,
             maintenance,
+            base_dir: base_dir.to_path_buf(),
+            user_agent: user_agent(),
         }))
     }
 
-    /// Applies a reloaded configuration: limits at once (buckets and series counts kept),
-    /// scrape jobs that changed restarted, the others untouched.
-    pub(crate) fn reload(&self, config: &Config) -> Result<(), String> {
-        self.receiver.limiter().reload(config.limits.clone());
-        let problems = self.scrape.apply(config);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
+    /// Checks a reloaded configuration: every scrape job's HTTP client is built (its
+    /// certificate, key and CA files read) so a bad one refuses the whole reload. The commit
+    /// applies limits at once (buckets and series counts kept), restarts the scrape jobs
+    /// that changed and leaves the others untouched.
+    pub(crate) fn prepare_reload(
+        self: &Arc<Self>,
+        config: &Config,
+    ) -> Result<ReloadCommit, String> {
+        let problems: Vec<String> = config
+            .scrape_configs
+            .iter()
+            .filter_map(|job| {
+                let settings = JobSettings::new(config, job);
+                HttpFetcher::new(&settings, &self.base_dir, &self.user_agent)
+                    .err()
+                    .map(|err| format!("scrape config {:?}: {err}", job.job_name))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
         }
+        let stage = Arc::clone(self);
+        let config = config.clone();
+        Ok(commit(move || {
+            stage.receiver.limiter().reload(config.limits.clone());
+            // The manager builds the clients again; that fails only if a file changed
+            // since the check above, and then that job alone is skipped, as at start.
+            for problem in stage.scrape.apply(&config) {
+                tracing::error!(%problem, "scrape job not started");
+            }
+        }))
     }
 
     /// Stops scraping (no stale markers: the series continue after a restart).
@@ -83,6 +110,10 @@ impl IngestStage {
         self.maintenance.cancel();
         self.scrape.stop().await;
     }
+}
+
+fn user_agent() -> String {
+    format!("tocsin/{}", BUILD.version)
 }
 
 async fn maintain(

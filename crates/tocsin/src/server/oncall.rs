@@ -21,6 +21,8 @@ use tocsin_store::Store;
 use tocsin_store::oncall::{ObjectRow, OverrideRow};
 use tokio_util::sync::CancellationToken;
 
+use super::reload::{ReloadCommit, commit};
+
 /// Reads the files `oncall.files` names, as (name, text).
 pub(crate) fn read_files(
     config: &Config,
@@ -256,20 +258,40 @@ impl OncallStage {
         Ok(())
     }
 
-    /// Re-reads `oncall.files`; on error the loaded directory stays.
-    pub(crate) fn reload(&self, config: &Config, base_dir: &Path) -> Result<(), String> {
+    /// Re-reads `oncall.files` and builds the directory with them; the commit puts it in
+    /// force.
+    pub(crate) fn prepare_reload(
+        self: &Arc<Self>,
+        config: &Config,
+        base_dir: &Path,
+    ) -> Result<ReloadCommit, String> {
         let files = read_files(config, base_dir)?;
         let objects = self.objects.lock().clone();
         let overrides = self.overrides.lock().clone();
         let directory = build(&files, &objects, &overrides)?;
-        *self.files.lock() = files;
-        tracing::info!(
-            users = directory.users.len(),
-            schedules = directory.schedules.len(),
-            "on-call directory reloaded"
-        );
-        self.escalator.set_directory(Arc::new(directory));
-        Ok(())
+        let stage = Arc::clone(self);
+        Ok(commit(move || {
+            // An API edit may have landed since the directory was built; build again with
+            // it so the commit does not hide it (it was checked against the old files, so
+            // a clash with the new ones is possible: then the files win, as at start).
+            let objects_now = stage.objects.lock().clone();
+            let overrides_now = stage.overrides.lock().clone();
+            let directory = if objects_now == objects && overrides_now == overrides {
+                directory
+            } else {
+                build(&files, &objects_now, &overrides_now).unwrap_or_else(|error| {
+                    tracing::error!(%error, "an on-call edit made during the reload clashes with the new files; it is left out until the next change");
+                    directory
+                })
+            };
+            *stage.files.lock() = files;
+            tracing::info!(
+                users = directory.users.len(),
+                schedules = directory.schedules.len(),
+                "on-call directory reloaded"
+            );
+            stage.escalator.set_directory(Arc::new(directory));
+        }))
     }
 
     /// Stops the ticker (every escalation state change is already in the store).

@@ -60,8 +60,9 @@ pub(crate) fn start(
     {
         let engine = Arc::clone(&engine);
         reloader.on_reload(Box::new(move |config| {
-            engine.set_limits(limits(config));
-            Ok(())
+            let limits = limits(config);
+            let engine = Arc::clone(&engine);
+            Ok(super::reload::commit(move || engine.set_limits(limits)))
         }));
     }
     let flags = BTreeMap::from([

@@ -262,21 +262,27 @@ impl RulesStage {
         }
     }
 
-    /// Applies the rule files of a reloaded configuration; a bad file refuses the reload.
-    pub(crate) fn reload(&self, config: &Config) -> Result<(), String> {
+    /// Loads the rule files and Alertmanager destinations of a reloaded configuration; a
+    /// bad file refuses the reload. The commit swaps the groups in and restarts their loops.
+    pub(crate) fn prepare_reload(
+        self: &Arc<Self>,
+        config: &Config,
+    ) -> Result<super::reload::ReloadCommit, String> {
         let groups = load_groups(config, &self.base_dir)?;
         let destinations = Destinations::from_config(config, &self.base_dir)?;
-        *self.destinations.write() = destinations;
         let opts = options(config, &self.external_url);
         let expander = tocsin_rules::PrometheusTemplateFactory.expander(
             &config.global.external_labels,
             &opts.external_url,
             Arc::clone(&self.query),
         );
-        self.manager.set_expander(Arc::from(expander));
-        self.manager.update(groups, opts);
-        self.restart_loops();
-        Ok(())
+        let stage = Arc::clone(self);
+        Ok(super::reload::commit(move || {
+            *stage.destinations.write() = destinations;
+            stage.manager.set_expander(Arc::from(expander));
+            stage.manager.update(groups, opts);
+            stage.restart_loops();
+        }))
     }
 
     /// Stops evaluating and marks the rule series stale.

@@ -18,6 +18,8 @@ use tocsin_slo::{GenerateOptions, Slo};
 use tocsin_store::Store;
 use tocsin_store::slo::{FEATURE, GateOverrideRow};
 
+use super::reload::{ReloadCommit, commit};
+
 /// Reads every SLO the configuration's `slo_files` name; names must be unique.
 pub(crate) fn load_slo_files(config: &Config, base_dir: &Path) -> Result<Vec<Slo>, String> {
     // A config file named without a directory has an empty base: that is the current one.
@@ -109,12 +111,18 @@ impl SloStage {
         }))
     }
 
-    /// Re-reads `slo_files`; on error the loaded SLOs stay.
-    pub(crate) fn reload(&self, config: &Config, base_dir: &Path) -> Result<(), String> {
+    /// Re-reads `slo_files`; the commit puts the new SLOs in force.
+    pub(crate) fn prepare_reload(
+        self: &Arc<Self>,
+        config: &Config,
+        base_dir: &Path,
+    ) -> Result<ReloadCommit, String> {
         let slos = load_slo_files(config, base_dir)?;
-        tracing::info!(slos = slos.len(), "SLOs reloaded");
-        self.slos.store(Arc::new(slos));
-        Ok(())
+        let stage = Arc::clone(self);
+        Ok(commit(move || {
+            tracing::info!(slos = slos.len(), "SLOs reloaded");
+            stage.slos.store(Arc::new(slos));
+        }))
     }
 
     /// The Prometheus rule file generated from the loaded SLOs, for the rule engine.
