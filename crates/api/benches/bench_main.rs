@@ -42,6 +42,8 @@ fn app(web_yaml: &str) -> axum::Router {
         ingest: None,
         alerting: None,
         rules: None,
+        sim: None,
+        drill: None,
         slo: None,
         incident: None,
         oncall: None,

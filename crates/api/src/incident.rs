@@ -361,6 +361,8 @@ mod tests {
             ingest: None,
             alerting: None,
             rules: None,
+            sim: None,
+            drill: None,
             slo: None,
             incident,
             oncall: None,

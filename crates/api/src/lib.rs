@@ -8,6 +8,7 @@
 
 mod alertmanager;
 mod auth;
+mod drill;
 mod error;
 mod home;
 mod incident;
@@ -18,6 +19,7 @@ mod oncall;
 mod prometheus;
 mod security;
 mod server;
+mod sim;
 mod slo;
 mod tls;
 mod ui;
@@ -30,6 +32,7 @@ use tocsin_telemetry::{BuildInfo, Registry};
 
 pub use crate::alertmanager::{AlertmanagerApi, ApiFuture, ApiResult, Params, parse_query};
 pub use crate::auth::Principal;
+pub use crate::drill::DrillApi;
 pub use crate::error::{Error, Result};
 pub use crate::incident::{EventFuture, IncidentApi};
 pub use crate::ingest::{IngestApi, RemoteWriteFuture, RemoteWriteRequest, RemoteWriteResponse};
@@ -39,6 +42,7 @@ pub use crate::oncall::{OncallApi, TextFuture};
 pub use crate::prometheus::{PrometheusApi, PrometheusStatus, RulesApi, RulesRequest, RuntimeInfo};
 pub use crate::security::{SecurityHandle, WebSecurity};
 pub use crate::server::{ServeOptions, serve};
+pub use crate::sim::SimApi;
 pub use crate::slo::SloApi;
 
 /// What every handler can reach. Cheap to clone.
@@ -69,6 +73,11 @@ pub struct AppState {
     /// The rule stage (`/api/v1/rules`, `/api/v1/alerts`); both list nothing while it is
     /// `None`.
     pub rules: Option<Arc<dyn RulesApi>>,
+    /// The fleet simulator (demo, drills); its endpoints answer 404 while it is `None`.
+    pub sim: Option<Arc<dyn SimApi>>,
+    /// The running incident drill; its endpoints answer 404 and queries are not recorded
+    /// while it is `None`.
+    pub drill: Option<Arc<dyn DrillApi>>,
     /// The PromQL engine and status sources of the Prometheus API (`/api/v1/query`, ...);
     /// those endpoints answer 503 while it is `None`.
     pub prometheus: Option<PrometheusApi>,
@@ -141,6 +150,8 @@ pub fn router(state: AppState) -> Router {
         .merge(prometheus::routes())
         .merge(oncall::routes())
         .merge(incident::routes())
+        .merge(sim::routes())
+        .merge(drill::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

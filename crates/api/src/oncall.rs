@@ -352,6 +352,8 @@ mod tests {
             ingest: None,
             alerting: None,
             rules: None,
+            sim: None,
+            drill: None,
             slo: None,
             oncall,
             incident: None,

@@ -154,6 +154,8 @@ mod tests {
             ingest: None,
             alerting: None,
             rules: None,
+            sim: None,
+            drill: None,
             slo,
             incident: None,
             oncall: None,

@@ -58,6 +58,8 @@ fn harness_with(web_yaml: &str, fail_with: Option<&'static str>) -> Harness {
         ingest: None,
         alerting: None,
         rules: None,
+        sim: None,
+        drill: None,
         slo: None,
         incident: None,
         oncall: None,

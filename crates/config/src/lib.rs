@@ -18,6 +18,7 @@ mod regex;
 mod relabel;
 mod scrape;
 mod secret;
+mod simulator;
 mod storage;
 mod web;
 pub mod yaml;
@@ -39,6 +40,7 @@ pub use crate::regex::{AnchoredRegex, RegexError};
 pub use crate::relabel::{RelabelAction, RelabelConfig};
 pub use crate::scrape::{FileSdConfig, Scheme, ScrapeConfig, ScrapeProtocol, StaticConfig};
 pub use crate::secret::Secret;
+pub use crate::simulator::{FAULT_KINDS, FaultConfig, MAX_FAULTS, MAX_HISTORY, SimulatorConfig};
 pub use crate::storage::{StateStore, StorageConfig, TsdbConfig, WalSync};
 pub use crate::web::{
     BearerToken, ClientAuthType, HttpServerConfig, PemSource, TlsCipherSuite, TlsCurve,
@@ -74,6 +76,10 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// TLS and authentication of the HTTP listener (exporter-toolkit format).
     pub web: WebConfig,
+    /// A simulated fleet written into the server's own store (the demo and drills); absent:
+    /// no simulator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<SimulatorConfig>,
 }
 
 /// `oncall:`: people, teams, services, schedules and escalation policies as code.

@@ -9,6 +9,7 @@
 //!   seasonality and noise from seeded PCG streams: the same seed gives the same samples bit for
 //!   bit, however `step` calls are split.
 //! - [`Fault`]s change signals the way real failures do; [`Mitigation`]s end them.
+//! - [`drill`]: scores a trainee's drill log against the scenario's answer key.
 //! - [`scenario`]: the drill catalogue (faults, answer keys, what a strong responder checks)
 //!   and [`suggest`]: SLO specs and alert rules for the fleet as YAML.
 //!
@@ -22,6 +23,7 @@ mod physics;
 mod rng;
 mod sim;
 
+pub mod drill;
 pub mod scenario;
 pub mod suggest;
 

@@ -29,6 +29,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: HTTP API and self-monitoring on the embedded default or tocsin.yml.
     Server(ServerArgs),
+    /// The whole reliability loop in two minutes, no configuration: a simulated 50-service
+    /// fleet, SLOs, alerts, on-call and incidents, a fault, and a scripted responder.
+    Demo(DemoArgs),
+    /// Incident drills on the simulated fleet: list the scenarios, run one, and the
+    /// trainee's moves against a running drill (identify, mitigate, post-mortem, finish).
+    #[command(subcommand)]
+    Drill(DrillCommand),
     /// Validate files without starting anything.
     #[command(subcommand)]
     Check(CheckCommand),
@@ -138,6 +145,117 @@ pub struct ServerArgs {
     /// How long requests in flight may take to finish on shutdown.
     #[arg(long, default_value = "30s", env = "TOCSIN_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: tocsin_config::Duration,
+}
+
+/// `tocsin demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on (host:port).
+    #[arg(long, default_value = "127.0.0.1:9095")]
+    pub listen: String,
+
+    /// Directory for the generated configuration (`config/`) and the demo's state. Wiped at
+    /// start if it holds an earlier demo (a `.tocsin-demo` marker); refused if it holds
+    /// anything else.
+    #[arg(long, default_value = "data/demo")]
+    pub data_dir: PathBuf,
+
+    /// Seeds the fleet's shape and every sample's noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// No scripted responder: acknowledge, mitigate and resolve yourself.
+    #[arg(long)]
+    pub interactive: bool,
+
+    /// When the fault starts, after the server starts.
+    #[arg(long, default_value = "30s")]
+    pub fault_after: tocsin_config::Duration,
+}
+
+/// `tocsin drill` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// The scenario catalogue (name and title); needs no server.
+    List,
+    /// Run a scenario: starts the server on the simulated fleet with the scenario's fault,
+    /// prints the briefing, records what you do, and scores it at `tocsin drill finish` or
+    /// the time limit.
+    Run(DrillRunArgs),
+    /// The running drill: briefing, page time and what was recorded so far.
+    Status(DrillServerArgs),
+    /// Name the faulty service (or region) and the cause.
+    Identify {
+        /// The faulty service (a region for a regional outage).
+        #[arg(long)]
+        service: String,
+        /// The cause, in your words.
+        #[arg(long)]
+        cause: String,
+        /// The drill's server.
+        #[command(flatten)]
+        server: DrillServerArgs,
+    },
+    /// Apply a mitigation to the simulated fleet (rollback, restart_instance, scale_out,
+    /// raise_pool_size, restore_dns_config, free_disk, fail_over_region).
+    Mitigate {
+        /// The action.
+        action: String,
+        /// The service it acts on.
+        #[arg(long)]
+        service: Option<String>,
+        /// The region (restart_instance, free_disk, fail_over_region).
+        #[arg(long)]
+        region: Option<String>,
+        /// The instance index (restart_instance, free_disk).
+        #[arg(long)]
+        instance: Option<usize>,
+        /// Capacity multiple (scale_out) or pool size (raise_pool_size; 0 = the default).
+        #[arg(long)]
+        size: Option<f64>,
+        /// The drill's server.
+        #[command(flatten)]
+        server: DrillServerArgs,
+    },
+    /// Submit the post-mortem (a Markdown file).
+    Postmortem {
+        /// The Markdown file.
+        file: PathBuf,
+        /// The drill's server.
+        #[command(flatten)]
+        server: DrillServerArgs,
+    },
+    /// End the drill and print the score report.
+    Finish(DrillServerArgs),
+}
+
+/// `tocsin drill run` flags.
+#[derive(Debug, Args)]
+pub struct DrillRunArgs {
+    /// The scenario (see `tocsin drill list`).
+    pub scenario: String,
+    /// Seeds the fleet's shape (so which service is at fault) and every sample's noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Address to listen on (host:port).
+    #[arg(long, default_value = "127.0.0.1:9095")]
+    pub listen: String,
+    /// Directory for the generated configuration, the server's state, the drill log
+    /// (`drill/`) and the report. Wiped at start if it holds an earlier demo or drill (a
+    /// `.tocsin-demo` marker); refused if it holds anything else.
+    #[arg(long, default_value = "data/drill")]
+    pub data_dir: PathBuf,
+    /// The drill ends and is scored after this.
+    #[arg(long, default_value = "30m")]
+    pub time_limit: tocsin_config::Duration,
+}
+
+/// The server of a running drill.
+#[derive(Debug, Args)]
+pub struct DrillServerArgs {
+    /// The drill's server.
+    #[arg(long, default_value = "http://127.0.0.1:9095", env = "TOCSIN_URL")]
+    pub server: String,
 }
 
 /// `tocsin alerts` subcommands.

@@ -3,7 +3,9 @@
 mod agent;
 mod alerts;
 mod bench;
-mod check;
+pub(crate) mod check;
+pub(crate) mod demo;
+mod drill;
 mod import;
 mod incident;
 mod oncall;
@@ -25,6 +27,30 @@ use crate::cli::{
 /// Runs the chosen subcommand.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(args) => {
+            // The demo prints its own steps; server logs stay at warnings unless asked for.
+            let level = if cli.log_level == "info" {
+                "warn"
+            } else {
+                cli.log_level.as_str()
+            };
+            tocsin_telemetry::init_logging(cli.log_format, level)
+                .context("cannot set up logging")?;
+            demo::run(args)
+        }
+        Command::Drill(command) => {
+            // A drill prints its briefing and report; server logs stay at warnings.
+            let level = if cli.log_level == "info" {
+                "warn"
+            } else {
+                cli.log_level.as_str()
+            };
+            if matches!(command, crate::cli::DrillCommand::Run(_)) {
+                tocsin_telemetry::init_logging(cli.log_format, level)
+                    .context("cannot set up logging")?;
+            }
+            drill::run(command)
+        }
         Command::Server(args) => {
             tocsin_telemetry::init_logging(cli.log_format, &cli.log_level)
                 .context("cannot set up logging")?;

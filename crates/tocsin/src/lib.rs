@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod fleet_bundle;
 mod output;
 mod server;
 

@@ -5,6 +5,7 @@
 mod alerting;
 mod config_source;
 mod data_dir;
+pub(crate) mod drill;
 pub(crate) mod incident;
 mod ingest;
 pub(crate) mod oncall;
@@ -12,6 +13,7 @@ mod query;
 mod reload;
 pub(crate) mod rules;
 mod signals;
+pub(crate) mod sim;
 pub(crate) mod slo;
 mod storage;
 
@@ -26,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 use self::config_source::ConfigSource;
 use self::data_dir::DataDir;
 use self::reload::ConfigReloader;
-use crate::BUILD;
 use crate::cli::ServerArgs;
+use crate::{BUILD, output};
 
 /// Runs the server until a termination signal.
 pub(crate) fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -41,7 +43,21 @@ pub(crate) fn run(args: ServerArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
-async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+pub(crate) async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    serve_with(args, ServeExtras::default()).await
+}
+
+/// What in-process callers (`tocsin drill run`) add to a plain server.
+#[derive(Default)]
+pub(crate) struct ServeExtras {
+    /// Runs a drill over the simulator (the configuration must have a `simulator:` section).
+    pub(crate) drill: Option<drill::DrillSetup>,
+    /// Stops the server like a termination signal when cancelled.
+    pub(crate) shutdown: Option<CancellationToken>,
+}
+
+/// [`serve`] with extras.
+pub(crate) async fn serve_with(args: ServerArgs, extras: ServeExtras) -> anyhow::Result<()> {
     let source = ConfigSource::resolve(args.config.as_deref())?;
     let config = source.load().map_err(|err| anyhow::anyhow!("{err}"))?;
     tracing::info!(
@@ -99,13 +115,13 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     )?);
     if let Some(stage) = &ingest {
         let stage = Arc::clone(stage);
-        reloader.on_reload(Box::new(move |config| stage.reload(config)));
+        reloader.on_reload(Box::new(move |config| stage.prepare_reload(config)));
     }
 
     {
         let stage = Arc::clone(&alerting);
         reloader.on_reload(Box::new(move |config| {
-            stage.reload(config, &alerting_base_dir)
+            stage.prepare_reload(config, &alerting_base_dir)
         }));
     }
 
@@ -122,7 +138,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     .await?;
     {
         let stage = Arc::clone(&slo);
-        reloader.on_reload(Box::new(move |config| stage.reload(config, &slo_base_dir)));
+        reloader.on_reload(Box::new(move |config| {
+            stage.prepare_reload(config, &slo_base_dir)
+        }));
     }
     // On-call: the directory, schedules and the escalation engine (ticking every second).
     let oncall = oncall::OncallStage::start(
@@ -135,7 +153,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     {
         let stage = Arc::clone(&oncall);
         reloader.on_reload(Box::new(move |config| {
-            stage.reload(config, &oncall_base_dir)
+            stage.prepare_reload(config, &oncall_base_dir)
         }));
     }
     // Incidents: opened from alert groups, PagerDuty events or by hand; paged through the
@@ -155,7 +173,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     {
         let stage = Arc::clone(&incident);
         reloader.on_reload(Box::new(move |config| {
-            stage.reload(config, &incident_base_dir)
+            stage.prepare_reload(config, &incident_base_dir)
         }));
     }
     let rules = rules::RulesStage::start(
@@ -172,7 +190,47 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     )?;
     {
         let stage = Arc::clone(&rules);
-        reloader.on_reload(Box::new(move |config| stage.reload(config)));
+        reloader.on_reload(Box::new(move |config| stage.prepare_reload(config)));
+    }
+
+    // The simulated fleet (demo, drills) writes into the same store as ingestion; its
+    // backfill runs in the background so the server is ready at once.
+    let sim = reloader
+        .current()
+        .simulator
+        .as_ref()
+        .map(|config| sim::SimStage::start(config, storage.appendable()))
+        .transpose()?;
+    {
+        // The simulation is built once: a reload keeps it running as it is, and says so.
+        let started_with = reloader.current().simulator.clone();
+        reloader.on_reload(Box::new(move |config| {
+            let changed = config.simulator != started_with;
+            Ok(reload::commit(move || {
+                if changed {
+                    tracing::warn!(
+                        "the simulator section changed; the running simulation keeps its settings until the server restarts"
+                    );
+                }
+            }))
+        }));
+    }
+
+    // The drill records over the sim and incident stages; it needs the simulator.
+    let drill = match (extras.drill, &sim) {
+        (Some(setup), Some(sim)) => Some(drill::DrillStage::start(
+            setup,
+            data_dir.path(),
+            sim,
+            Arc::clone(&incident) as Arc<dyn tocsin_api::IncidentApi>,
+        )?),
+        (Some(_), None) => anyhow::bail!(
+            "a drill needs the simulator, but the configuration has no `simulator:` section"
+        ),
+        (None, _) => None,
+    };
+    if let Some(stage) = &drill {
+        output::line(&stage.briefing());
     }
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -202,12 +260,18 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         oncall: Some(Arc::clone(&oncall) as Arc<dyn tocsin_api::OncallApi>),
         incident: Some(Arc::clone(&incident) as Arc<dyn tocsin_api::IncidentApi>),
         rules: Some(Arc::clone(&rules) as Arc<dyn tocsin_api::RulesApi>),
+        sim: sim
+            .clone()
+            .map(|stage| stage as Arc<dyn tocsin_api::SimApi>),
+        drill: drill
+            .clone()
+            .map(|stage| stage as Arc<dyn tocsin_api::DrillApi>),
         registry,
         http_metrics,
         build: BUILD,
     });
 
-    let shutdown = CancellationToken::new();
+    let shutdown = extras.shutdown.unwrap_or_default();
     let force = CancellationToken::new();
     let signal_task = tokio::spawn(signals::handle(
         Arc::clone(&reloader),
@@ -234,6 +298,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
     signal_task.abort();
 
+    // The simulator first: it writes at the front of the data flow, like ingestion, and the
+    // store must not close under it.
+    if let Some(stage) = &sim {
+        stage.stop().await;
+    }
     // Stages flush their state in reverse order of the data flow. Rules first: they post
     // into the router, and stopping marks their series stale. Then alerting: every
     // acknowledged alert and silence is already in the state store; this stops the group

@@ -47,6 +47,9 @@ pub(crate) async fn instant(
     let run = async {
         let params = Params::parse(raw.as_deref(), &headers, &body)?;
         let query = query_param(&params);
+        if let Some(drill) = &state.drill {
+            drill.record_query(&query);
+        }
         let time = params.time("time", now_ms())?;
         let (store, engine) = parts(&state)?;
         let result =
@@ -70,6 +73,9 @@ pub(crate) async fn range(
     let run = async {
         let params = Params::parse(raw.as_deref(), &headers, &body)?;
         let query = query_param(&params);
+        if let Some(drill) = &state.drill {
+            drill.record_query(&query);
+        }
         let start = params.required_time("start")?;
         let end = params.required_time("end")?;
         if end < start {

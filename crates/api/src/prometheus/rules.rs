@@ -144,6 +144,8 @@ mod tests {
             ingest: None,
             alerting: None,
             rules,
+            sim: None,
+            drill: None,
             slo: None,
             incident: None,
             oncall: None,

@@ -31,7 +31,7 @@ pub(crate) fn config(files: &[std::path::PathBuf]) -> ExitCode {
     }
 }
 
-fn check_one(file: &Path) -> Result<(), String> {
+pub(crate) fn check_one(file: &Path) -> Result<(), String> {
     let config = Config::load(file).map_err(|err| match &err.snippet {
         Some(snippet) => format!("{err}\n{snippet}"),
         None => err.to_string(),

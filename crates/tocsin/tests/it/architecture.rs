@@ -76,6 +76,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tocsin-oncall",
             "tocsin-promql",
             "tocsin-rules",
+            "tocsin-sim",
             "tocsin-slo",
             "tocsin-store",
             "tocsin-telemetry",
