@@ -93,3 +93,51 @@ export function fmtTime(value) {
   if (Number.isNaN(d.getTime())) return String(value);
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
+
+/** Seconds as `3d 4h`, `2h 5m`, `2m 0s` or `12s` (the CLI's style); "–" when unknown. */
+export function fmtDuration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  const neg = seconds < 0 ? "-" : "";
+  let rest = Math.round(Math.abs(seconds));
+  const d = Math.floor(rest / 86400); rest -= d * 86400;
+  const hr = Math.floor(rest / 3600); rest -= hr * 3600;
+  const m = Math.floor(rest / 60); const sec = rest - m * 60;
+  if (d) return `${neg}${d}d ${hr}h`;
+  if (hr) return `${neg}${hr}h ${m}m`;
+  if (m) return `${neg}${m}m ${sec}s`;
+  return `${neg}${sec}s`;
+}
+
+/** A link target only if it is http(s): runbook URLs and page links come from users, and a
+ * `javascript:` URL in an href would run on click. Returns null for anything else. */
+export function safeHref(url) {
+  if (typeof url !== "string" || !url) return null;
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A link when the URL is safe, else the URL as plain text. */
+export function linkOrText(url, text = url) {
+  const href = safeHref(url);
+  return href ? h("a", { href, rel: "noopener noreferrer" }, text) : h("span", { class: "mono" }, text || "");
+}
+
+// Who is acting: remembered per browser so every form does not ask again.
+const ACTOR_KEY = "tocsin.actor";
+
+export function actor() {
+  try { return localStorage.getItem(ACTOR_KEY) || ""; } catch { return ""; }
+}
+
+export function rememberActor(name) {
+  try { if (name) localStorage.setItem(ACTOR_KEY, name); } catch { /* storage disabled: not remembered */ }
+}
+
+/** A labelled input (label wraps the field, so it is always associated). */
+export function field(label, input, hint) {
+  return h("label", {}, label, hint ? h("span", { class: "hint" }, hint) : null, input);
+}

@@ -117,6 +117,49 @@ mod tests {
         }
     }
 
+    fn text_of(path: &str) -> String {
+        String::from_utf8(asset(path).expect(path).body.into_owned()).expect("utf-8")
+    }
+
+    #[test]
+    fn every_nav_entry_is_routed_and_every_page_module_is_embedded() {
+        // A nav link without a route lands on "Not found"; an import of a file that is not
+        // embedded breaks every page (the module graph fails to load).
+        let index = text_of(INDEX);
+        let app = text_of("app.js");
+        let pages: Vec<&str> = index
+            .split("data-page=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        for page in [
+            "overview",
+            "alerts",
+            "incidents",
+            "oncall",
+            "reports",
+            "query",
+        ] {
+            assert!(pages.contains(&page), "nav lacks {page}: {pages:?}");
+        }
+        for page in pages.iter().filter(|p| **p != "overview") {
+            assert!(
+                app.contains(&format!("page === \"{page}\"")),
+                "app.js has no route for {page}"
+            );
+        }
+        for module in app
+            .split("from \"./")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+        {
+            assert!(
+                asset(module).is_some(),
+                "app.js imports {module}, not embedded"
+            );
+        }
+    }
+
     #[test]
     fn no_asset_reaches_outside_the_origin() {
         // The UI must work offline and under `default-src 'self'`: no absolute URLs to other

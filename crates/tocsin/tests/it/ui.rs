@@ -1,6 +1,8 @@
 //! The web UI in headless Chromium, driven by playwright-core (`crates/ui/e2e/run.mjs`)
 //! against the real binary: each page loads without console errors, hostile labels stay
-//! text, a silence and an ack are made through the UI, a chart renders. Screenshots land in
+//! text, a silence and an ack are made through the UI, a chart renders, an incident is
+//! acknowledged and a refused change shows its 409, a page is acknowledged from an inbox, an
+//! override is created, the reports render. Screenshots land in
 //! `target/ui-screenshots/`. Skips with a notice when Chromium, node or the node modules
 //! are missing, unless TOCSIN_REQUIRE_REFERENCE_TOOLS is set (CI installs them).
 
@@ -33,6 +35,40 @@ receivers:
   - name: blackhole
 "#;
 
+// Two schedules, so the page shows a primary and a secondary; the policy pages the primary
+// at once, which puts an item in its inbox when an incident opens.
+const ONCALL: &str = r#"users:
+  - {id: alice, name: Alice Liddell, time_zone: Europe/London}
+  - {id: bob, name: "Bob <b>Tables</b>", time_zone: America/New_York}
+  - {id: chen, time_zone: Asia/Tokyo}
+teams:
+  - {id: payments, name: Payments, members: [alice, bob, chen]}
+services:
+  - {id: checkout, name: Checkout, team: payments, escalation_policy: payments-default}
+schedules:
+  - id: primary
+    time_zone: UTC
+    layers:
+      - {name: main, rotation: daily, handoff: "09:00", start: 2026-01-05, participants: [alice, bob]}
+  - id: secondary
+    time_zone: UTC
+    layers:
+      - {name: backup, rotation: weekly, start: 2026-01-05, participants: [chen, alice]}
+escalation_policies:
+  - id: payments-default
+    steps:
+      - delay: 30m
+        targets: [{schedule: primary}]
+      - delay: 30m
+        targets: [{schedule: secondary}]
+"#;
+
+const INCIDENTS: &str = r"services:
+  checkout:
+    team: payments
+    escalation_policy: payments-default
+";
+
 fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/e2e")
 }
@@ -61,9 +97,12 @@ async fn pages_work_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("slo.yml"), SLO).unwrap();
     std::fs::write(dir.path().join("alertmanager.yml"), ALERTMANAGER).unwrap();
+    std::fs::write(dir.path().join("oncall.yml"), ONCALL).unwrap();
+    std::fs::write(dir.path().join("incidents.yml"), INCIDENTS).unwrap();
     std::fs::write(
         dir.path().join("tocsin.yml"),
-        "slo_files: [slo.yml]\nalerting:\n  config_file: alertmanager.yml\n",
+        "slo_files: [slo.yml]\nalerting:\n  config_file: alertmanager.yml\n\
+         oncall:\n  files: [oncall.yml]\nincidents:\n  config_file: incidents.yml\n",
     )
     .unwrap();
     let mut server = TestServer::start(dir.path(), &["--config", "tocsin.yml"]);
@@ -81,6 +120,21 @@ async fn pages_work_in_headless_chromium() {
         .unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 
+    // Two incidents opened by hand: INC-1 (hostile title) is acknowledged through the UI;
+    // INC-2 stays in triage so its page waits in the primary's inbox.
+    for title in [
+        "<img src=x onerror=window.pwned=2> checkout down",
+        "checkout slow",
+    ] {
+        let response = http()
+            .post(server.url("/api/tocsin/v1/incidents"))
+            .json(&json!({"title": title, "service": "checkout", "severity": "SEV2", "by": "e2e"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("target dir above tmp")
@@ -95,8 +149,8 @@ async fn pages_work_in_headless_chromium() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Bounded: each browser step has a 15 s timeout; the whole run gets 120 s.
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Bounded: each browser step has a 15 s timeout; the whole run gets 180 s.
+    let deadline = Instant::now() + Duration::from_secs(180);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
@@ -114,13 +168,24 @@ async fn pages_work_in_headless_chromium() {
         String::from_utf8_lossy(&output.stderr),
         server.logs()
     );
-    let status = status.unwrap_or_else(|| panic!("browser test timed out after 120 s\n{report}"));
+    let status = status.unwrap_or_else(|| panic!("browser test timed out after 180 s\n{report}"));
     assert!(status.success(), "browser test failed ({status})\n{report}");
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("all UI checks passed"),
         "{report}"
     );
-    for page in ["overview", "slo", "alerts", "alerts-silenced", "query"] {
+    for page in [
+        "overview",
+        "slo",
+        "alerts",
+        "alerts-silenced",
+        "incidents",
+        "incident",
+        "oncall",
+        "oncall-override",
+        "reports",
+        "query",
+    ] {
         assert!(
             shots.join(format!("{page}.png")).is_file(),
             "{page}.png missing"
