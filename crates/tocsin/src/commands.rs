@@ -4,6 +4,7 @@ mod agent;
 mod alerts;
 mod bench;
 pub(crate) mod check;
+mod client;
 pub(crate) mod demo;
 mod drill;
 mod import;

@@ -246,34 +246,14 @@ fn call(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let url = format!("{}{path}", server.server.trim_end_matches('/'));
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new()
-            .request(method.clone(), &url)
-            .timeout(std::time::Duration::from_secs(60));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.with_context(|| {
-            format!("cannot reach {url}; is `tocsin drill run` running? Set --server or TOCSIN_URL")
-        })?;
-        let status = response.status();
-        let text = response.text().await.context("cannot read the answer")?;
-        let value: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{url} answered {status} without JSON: {}", text.trim()))?;
-        if !status.is_success() {
-            bail!(
-                "{method} {url} answered {status}: {}",
-                value["error"].as_str().unwrap_or(text.trim())
-            );
-        }
-        Ok(value)
-    })
+    super::client::call_json(
+        &server.server,
+        method,
+        path,
+        body,
+        std::time::Duration::from_secs(60),
+        "is `tocsin drill run` running? Set --server or TOCSIN_URL",
+    )
 }
 
 fn post(server: &DrillServerArgs, path: &str, body: Value) -> anyhow::Result<Value> {
