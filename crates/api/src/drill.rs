@@ -8,8 +8,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::AppState;
@@ -42,19 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn respond(result: crate::ApiResult) -> Response {
-    match result {
-        Ok(data) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "status": "success", "data": data }).to_string(),
-        )
-            .into_response(),
-        Err((status, message)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "status": "error", "error": message }).to_string(),
-        )
-            .into_response(),
-    }
+    crate::json::enveloped(result)
 }
 
 macro_rules! stage {
@@ -111,17 +98,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::{
-        HttpMetrics, Readiness, ReloadFuture, Reloader, SecurityHandle, WebSecurity, router,
-    };
-
-    struct NoReload;
-
-    impl Reloader for NoReload {
-        fn reload(&self) -> ReloadFuture<'_> {
-            Box::pin(async { Ok(()) })
-        }
-    }
+    use crate::router;
 
     /// Keeps what it is told; identify needs a service.
     #[derive(Default)]
@@ -168,36 +145,10 @@ mod tests {
         }
     }
 
-    const BUILD: tocsin_telemetry::BuildInfo = tocsin_telemetry::BuildInfo {
-        version: "test",
-        revision: "test",
-        branch: "test",
-        build_date: "test",
-        rustc_version: "test",
-    };
-
     fn app(drill: Option<Arc<dyn DrillApi>>) -> Router {
-        let registry = tocsin_telemetry::Registry::new(&BUILD).unwrap();
-        let web: tocsin_config::WebConfig = tocsin_config::yaml::from_str("t.yml", "").unwrap();
         router(AppState {
-            readiness: Arc::new(Readiness::default()),
-            security: SecurityHandle::new(
-                WebSecurity::from_config(&web, std::path::Path::new(".")).unwrap(),
-            ),
-            reloader: Arc::new(NoReload),
-            storage: None,
-            ingest: None,
-            alerting: None,
-            slo: None,
-            oncall: None,
-            incident: None,
-            rules: None,
-            sim: None,
             drill,
-            prometheus: None,
-            http_metrics: HttpMetrics::register(&registry).unwrap(),
-            registry,
-            build: BUILD,
+            ..crate::test_support::bare_state()
         })
     }
 

@@ -9,8 +9,7 @@ use std::pin::Pin;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::AppState;
@@ -66,28 +65,11 @@ pub trait IncidentApi: Send + Sync {
 }
 
 fn respond(result: crate::ApiResult) -> Response {
-    match result {
-        Ok(value) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            value.to_string(),
-        )
-            .into_response(),
-        Err((status, message)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "error": message }).to_string(),
-        )
-            .into_response(),
-    }
+    crate::json::plain(result)
 }
 
 fn respond_event((status, body): (u16, serde_json::Value)) -> Response {
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    crate::json::body(status, &body)
 }
 
 macro_rules! stage {
@@ -246,17 +228,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::{
-        HttpMetrics, Readiness, ReloadFuture, Reloader, SecurityHandle, WebSecurity, router,
-    };
-
-    struct NoReload;
-
-    impl Reloader for NoReload {
-        fn reload(&self) -> ReloadFuture<'_> {
-            Box::pin(async { Ok(()) })
-        }
-    }
+    use crate::router;
 
     /// Echoes which method was called with which arguments, so routing is visible.
     struct Echo;
@@ -339,37 +311,10 @@ mod tests {
         }
     }
 
-    const BUILD: tocsin_telemetry::BuildInfo = tocsin_telemetry::BuildInfo {
-        version: "0.0.0-test",
-        revision: "test",
-        branch: "test",
-        build_date: "test",
-        rustc_version: "test",
-    };
-
     fn app(incident: Option<Arc<dyn IncidentApi>>) -> Router {
-        let registry = tocsin_telemetry::Registry::new(&BUILD).expect("registry");
-        let web: tocsin_config::WebConfig =
-            tocsin_config::yaml::from_str("t.yml", "").expect("empty web config");
         router(AppState {
-            readiness: Arc::new(Readiness::default()),
-            security: SecurityHandle::new(
-                WebSecurity::from_config(&web, std::path::Path::new(".")).expect("security"),
-            ),
-            reloader: Arc::new(NoReload),
-            storage: None,
-            ingest: None,
-            alerting: None,
-            rules: None,
-            sim: None,
-            drill: None,
-            slo: None,
             incident,
-            oncall: None,
-            prometheus: None,
-            http_metrics: HttpMetrics::register(&registry).expect("metrics"),
-            registry,
-            build: BUILD,
+            ..crate::test_support::bare_state()
         })
     }
 

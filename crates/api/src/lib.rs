@@ -13,6 +13,7 @@ mod error;
 mod home;
 mod incident;
 mod ingest;
+mod json;
 mod lifecycle;
 mod metrics;
 mod oncall;
@@ -21,6 +22,8 @@ mod security;
 mod server;
 mod sim;
 mod slo;
+#[cfg(test)]
+mod test_support;
 mod tls;
 mod ui;
 

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -60,23 +60,11 @@ pub trait OncallApi: Send + Sync {
 }
 
 fn respond(result: crate::ApiResult) -> Response {
-    match result {
-        Ok(value) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            value.to_string(),
-        )
-            .into_response(),
-        Err((status, message)) => error(status, &message),
-    }
+    crate::json::plain(result)
 }
 
 fn error(status: u16, message: &str) -> Response {
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({ "error": message }).to_string(),
-    )
-        .into_response()
+    crate::json::body(status, &serde_json::json!({ "error": message }))
 }
 
 macro_rules! stage {
@@ -250,17 +238,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::{
-        HttpMetrics, Readiness, ReloadFuture, Reloader, SecurityHandle, WebSecurity, router,
-    };
-
-    struct NoReload;
-
-    impl Reloader for NoReload {
-        fn reload(&self) -> ReloadFuture<'_> {
-            Box::pin(async { Ok(()) })
-        }
-    }
+    use crate::router;
 
     /// Answers with the name of the method called and its arguments, so the test sees
     /// which route reached which method.
@@ -331,36 +309,10 @@ mod tests {
         }
     }
 
-    const BUILD: tocsin_telemetry::BuildInfo = tocsin_telemetry::BuildInfo {
-        version: "0.0.0-test",
-        revision: "test",
-        branch: "test",
-        build_date: "test",
-        rustc_version: "test",
-    };
-
     fn app(oncall: Option<Arc<dyn OncallApi>>) -> Router {
-        let registry = tocsin_telemetry::Registry::new(&BUILD).unwrap();
-        let web: tocsin_config::WebConfig = tocsin_config::yaml::from_str("t.yml", "").unwrap();
         router(AppState {
-            readiness: Arc::new(Readiness::default()),
-            security: SecurityHandle::new(
-                WebSecurity::from_config(&web, std::path::Path::new(".")).unwrap(),
-            ),
-            reloader: Arc::new(NoReload),
-            storage: None,
-            ingest: None,
-            alerting: None,
-            rules: None,
-            sim: None,
-            drill: None,
-            slo: None,
             oncall,
-            incident: None,
-            prometheus: None,
-            http_metrics: HttpMetrics::register(&registry).unwrap(),
-            registry,
-            build: BUILD,
+            ..crate::test_support::bare_state()
         })
     }
 

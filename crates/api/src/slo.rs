@@ -4,8 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::AppState;
 use crate::alertmanager::ApiFuture;
@@ -24,19 +23,7 @@ pub trait SloApi: Send + Sync {
 }
 
 fn respond(result: crate::ApiResult) -> Response {
-    match result {
-        Ok(value) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            value.to_string(),
-        )
-            .into_response(),
-        Err((status, message)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "error": message }).to_string(),
-        )
-            .into_response(),
-    }
+    crate::json::plain(result)
 }
 
 macro_rules! stage {
@@ -83,18 +70,10 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
+    use axum::http::header;
+
     use super::*;
-    use crate::{
-        HttpMetrics, Readiness, ReloadFuture, Reloader, SecurityHandle, WebSecurity, router,
-    };
-
-    struct NoReload;
-
-    impl Reloader for NoReload {
-        fn reload(&self) -> ReloadFuture<'_> {
-            Box::pin(async { Ok(()) })
-        }
-    }
+    use crate::router;
 
     /// Answers like the SLO stage for one SLO named `checkout`.
     struct FakeSlos;
@@ -133,36 +112,10 @@ mod tests {
         }
     }
 
-    const BUILD: tocsin_telemetry::BuildInfo = tocsin_telemetry::BuildInfo {
-        version: "0.0.0-test",
-        revision: "test",
-        branch: "test",
-        build_date: "test",
-        rustc_version: "test",
-    };
-
     fn app(slo: Option<Arc<dyn SloApi>>) -> axum::Router {
-        let registry = tocsin_telemetry::Registry::new(&BUILD).unwrap();
-        let web: tocsin_config::WebConfig = tocsin_config::yaml::from_str("t.yml", "").unwrap();
         router(AppState {
-            readiness: Arc::new(Readiness::default()),
-            security: SecurityHandle::new(
-                WebSecurity::from_config(&web, std::path::Path::new(".")).unwrap(),
-            ),
-            reloader: Arc::new(NoReload),
-            storage: None,
-            ingest: None,
-            alerting: None,
-            rules: None,
-            sim: None,
-            drill: None,
             slo,
-            incident: None,
-            oncall: None,
-            prometheus: None,
-            http_metrics: HttpMetrics::register(&registry).unwrap(),
-            registry,
-            build: BUILD,
+            ..crate::test_support::bare_state()
         })
     }
 
