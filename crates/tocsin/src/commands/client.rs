@@ -1,4 +1,5 @@
-//! The JSON client the CLI's server commands share (`incident`, `drill`, …).
+//! The JSON client the CLI's server commands share (`incident`, `drill`, the demo's
+//! responder).
 
 use std::time::Duration;
 
@@ -20,28 +21,39 @@ pub(crate) fn call_json(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .context("cannot build the HTTP client")?;
     let url = format!("{}{path}", server.trim_end_matches('/'));
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new()
-            .request(method.clone(), &url)
-            .timeout(timeout);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}; {unreachable_hint}"))?;
-        let status = response.status();
-        let text = response.text().await.context("cannot read the answer")?;
-        let value: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{url} answered {status} without JSON: {}", text.trim()))?;
-        if !status.is_success() {
-            bail!(
-                "{method} {url} answered {status}: {}",
-                value["error"].as_str().unwrap_or(text.trim())
-            );
-        }
-        Ok(value)
-    })
+    runtime.block_on(send_json(&http, method, &url, body, unreachable_hint))
+}
+
+/// [`call_json`] on a caller's client and runtime.
+pub(crate) async fn send_json(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+    unreachable_hint: &str,
+) -> anyhow::Result<Value> {
+    let mut request = http.request(method.clone(), url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}; {unreachable_hint}"))?;
+    let status = response.status();
+    let text = response.text().await.context("cannot read the answer")?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{url} answered {status} without JSON: {}", text.trim()))?;
+    if !status.is_success() {
+        bail!(
+            "{method} {url} answered {status}: {}",
+            value["error"].as_str().unwrap_or(text.trim())
+        );
+    }
+    Ok(value)
 }

@@ -157,25 +157,7 @@ impl Story {
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method.clone(), &url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        let text = response.text().await.context("cannot read the answer")?;
-        let value: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{url} answered {status} without JSON: {}", text.trim()))?;
-        if !status.is_success() {
-            bail!(
-                "{method} {url} answered {status}: {}",
-                value["error"].as_str().unwrap_or(text.trim())
-            );
-        }
-        Ok(value)
+        super::client::send_json(&self.http, method, &url, body, "is the demo's server up?").await
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
