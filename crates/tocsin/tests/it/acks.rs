@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{BIN, TestServer, http};
+use crate::support::{BIN, TestServer, get_json, http};
 
 /// Counts webhook posts on loopback.
 async fn counting_webhook() -> (String, Arc<AtomicUsize>) {
@@ -36,17 +36,6 @@ async fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     check()
-}
-
-async fn get(server: &TestServer, path: &str) -> Value {
-    http()
-        .get(server.url(path))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn cli(server: &TestServer, args: &[&str]) -> String {
@@ -87,7 +76,7 @@ async fn acked_group_stops_repeating_until_unacked() {
     // Repeats every ~2s while unacknowledged.
     assert!(eventually(10, || sent.load(Ordering::SeqCst) >= 2).await);
 
-    let groups = get(&server, "/api/tocsin/v1/alerts/groups").await;
+    let groups = get_json(&server, "/api/tocsin/v1/alerts/groups").await;
     let key = groups[0]["key"].as_str().unwrap().to_owned();
     assert!(key.contains('/'), "{key}");
     assert_eq!(groups[0]["ack"], Value::Null);
@@ -102,7 +91,7 @@ async fn acked_group_stops_repeating_until_unacked() {
         "repeated while acknowledged"
     );
 
-    let groups = get(&server, "/api/tocsin/v1/alerts/groups").await;
+    let groups = get_json(&server, "/api/tocsin/v1/alerts/groups").await;
     assert_eq!(groups[0]["ack"]["by"], "alice", "{groups}");
     let listed = cli(&server, &["groups"]);
     assert!(listed.contains("alice"), "{listed}");
@@ -116,7 +105,7 @@ async fn acked_group_stops_repeating_until_unacked() {
 
     cli(&server, &["unack", &key]);
     assert!(eventually(10, || sent.load(Ordering::SeqCst) > at_ack).await);
-    let history = get(&server, "/api/tocsin/v1/alerts/history?kind=ack").await;
+    let history = get_json(&server, "/api/tocsin/v1/alerts/history?kind=ack").await;
     let states: Vec<&str> = history["data"]
         .as_array()
         .unwrap()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, free_port, http, reference_tool};
+use crate::support::{TestServer, free_port, get_json, http, reference_tool};
 
 /// Receives webhook posts on loopback; keeps (path, body).
 struct Collector {
@@ -430,24 +430,10 @@ async fn kill_9_between_a_notification_and_its_repeat_sends_nothing_twice() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let sent = collector.on("/hook");
     assert_eq!(sent.len(), 1, "notified again after the restart: {sent:#?}");
-    let silences: Value = http()
-        .get(again.url("/api/v2/silences"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let silences: Value = get_json(&again, "/api/v2/silences").await;
     assert_eq!(silences.as_array().unwrap().len(), 1, "{silences}");
     assert_eq!(silences[0]["status"]["state"], "active");
-    let history: Value = http()
-        .get(again.url("/api/tocsin/v1/alerts/history?kind=notification"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = get_json(&again, "/api/tocsin/v1/alerts/history?kind=notification").await;
     let states: Vec<&str> = history["data"]
         .as_array()
         .unwrap()

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{BIN, TestServer, http};
+use crate::support::{BIN, TestServer, get_json, http};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -271,14 +271,7 @@ fn check_config_reads_the_incidents_file_and_points_at_mistakes() {
 /// Polls (bounded: 100 tries, 10 s) until an incident list is not empty.
 async fn first_incident(server: &TestServer) -> Value {
     for _ in 0..100 {
-        let list: Value = http()
-            .get(server.url("/api/tocsin/v1/incidents"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = get_json(server, "/api/tocsin/v1/incidents").await;
         if let Some(first) = list["incidents"].as_array().and_then(|a| a.first()) {
             return first.clone();
         }
@@ -323,14 +316,7 @@ async fn an_alert_routed_to_an_oncall_receiver_opens_an_incident() {
     assert_eq!(incident["severity"], "SEV1");
     assert_eq!(incident["source"], "alert_group");
     assert_eq!(incident["detected_time"], started);
-    let shown: Value = http()
-        .get(server.url("/api/tocsin/v1/incidents/INC-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = get_json(&server, "/api/tocsin/v1/incidents/INC-1").await;
     assert_eq!(shown["alerts"].as_array().unwrap().len(), 1, "{shown}");
     assert!(shown["times"]["time_to_detect_seconds"].as_f64().unwrap() > 0.0);
 }
@@ -415,14 +401,7 @@ escalation_policies:
     }
     assert_eq!(pages.len(), 1, "one page: {pages:?}\n{}", server.logs());
     assert_eq!(pages[0]["user"], "alice", "{pages:?}");
-    let inbox: Value = http()
-        .get(server.url("/api/tocsin/v1/oncall/users/alice/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let inbox: Value = get_json(&server, "/api/tocsin/v1/oncall/users/alice/inbox").await;
     assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "{inbox}");
 
     let escalations = || async {

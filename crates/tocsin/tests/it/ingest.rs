@@ -10,7 +10,7 @@ use tocsin_ingest::remote_write::{V1Encoder, compress};
 use tocsin_model::storage::{Queryable, SelectHints};
 use tocsin_model::{Matcher, Sample};
 
-use crate::support::{TestServer, free_port, http, reference_tool};
+use crate::support::{TestServer, free_port, get_json, http, reference_tool};
 
 /// Every series of `metric` in the store of a stopped server, as `(labels, samples)`.
 fn read_store(data_dir: &Path, metric: &str) -> Vec<(String, Vec<Sample>)> {
@@ -349,14 +349,7 @@ async fn prometheus_remote_write_and_scrape_agree() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let targets: serde_json::Value = http()
-        .get(tocsin.url("/api/v1/targets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let targets: serde_json::Value = get_json(&tocsin, "/api/v1/targets").await;
     assert_eq!(
         targets["data"]["activeTargets"][0]["health"], "up",
         "{targets}"

@@ -11,7 +11,7 @@ use axum::routing::post;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-use crate::support::{BIN, TestServer, http};
+use crate::support::{BIN, TestServer, get_json, http};
 
 const CONFIG: &str = "oncall:\n  files: [oncall/*.yml]\n";
 
@@ -148,14 +148,7 @@ async fn who_answers_and_an_escalation_pages_the_webhook_and_the_inbox() {
     let (code, out, err) = oncall_cli(&["inbox", "--user", "alice", "--server", &url]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("checkout error budget burning"), "{out}");
-    let inbox: Value = http()
-        .get(server.url("/api/tocsin/v1/oncall/users/alice/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let inbox: Value = get_json(&server, "/api/tocsin/v1/oncall/users/alice/inbox").await;
     let item = inbox["items"][0]["id"].as_i64().unwrap();
     let ack = http()
         .post(server.url(&format!(
@@ -165,14 +158,7 @@ async fn who_answers_and_an_escalation_pages_the_webhook_and_the_inbox() {
         .await
         .unwrap();
     assert_eq!(ack.status(), 200);
-    let escalations: Value = http()
-        .get(server.url("/api/tocsin/v1/oncall/escalations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let escalations: Value = get_json(&server, "/api/tocsin/v1/oncall/escalations").await;
     assert_eq!(escalations["escalations"][0]["state"], "acked");
     assert_eq!(escalations["escalations"][0]["acked_by"], "alice");
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tocsin_ingest::remote_write::{V1Encoder, compress};
 use tocsin_model::Sample;
 
-use crate::support::{TestServer, http};
+use crate::support::{TestServer, get_json, http};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tocsin");
 
@@ -38,17 +38,6 @@ async fn write(server: &TestServer, value: f64) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 204);
-}
-
-async fn get_json(server: &TestServer, path: &str) -> Value {
-    http()
-        .get(server.url(path))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// Polls `path` (writing a fresh sample each time) until `found` accepts the body; 20s at most.

@@ -9,7 +9,7 @@ use std::process::Command;
 use tocsin_ingest::remote_write::{V1Encoder, compress};
 use tocsin_model::Sample;
 
-use crate::support::{BIN, TestServer, free_port, http};
+use crate::support::{BIN, TestServer, free_port, get_json, http};
 
 const SPEC: &str = r#"version: prometheus/v1
 service: checkout
@@ -276,14 +276,7 @@ async fn the_server_evaluates_the_rules_its_slos_generate() {
     setup(dir.path());
     let mut server = TestServer::start(dir.path(), &["--config", "tocsin.yml"]);
     server.wait_ready().await;
-    let body: serde_json::Value = http()
-        .get(server.url("/api/v1/rules"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = get_json(&server, "/api/v1/rules").await;
     let rules: Vec<&serde_json::Value> = body["data"]["groups"]
         .as_array()
         .unwrap()

@@ -162,3 +162,15 @@ pub fn http() -> reqwest::Client {
     install_crypto_provider();
     reqwest::Client::new()
 }
+
+/// `GET path` on the server, its body as JSON (panics on a transport or JSON error).
+pub async fn get_json(server: &TestServer, path: &str) -> serde_json::Value {
+    http()
+        .get(server.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
