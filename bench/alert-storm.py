@@ -124,6 +124,12 @@ for name, url in SERVERS:
         problems.append(f"holds {len(held)} alerts, want {ALERTS}")
     if len(notified) != ALERTS or len(set(notified)) != ALERTS:
         problems.append(f"notified {len(notified)} alerts ({len(set(notified))} distinct), want {ALERTS}")
+    if name == "tocsin":
+        # tocsin also records every alert's state change (written after the burst).
+        history = get_json(url, f"/api/tocsin/v1/alerts/history?kind=alert&limit={ALERTS * 2}")
+        recorded = len(history.get("data", []))
+        if recorded != ALERTS:
+            problems.append(f"history holds {recorded} alert state changes, want {ALERTS}")
     if len(got) != GROUPS:
         problems.append(f"{len(got)} notifications, want one per group ({GROUPS})")
     if any(g != f"Storm{int(i.split('-')[1]) % GROUPS}" for g, i in notified):

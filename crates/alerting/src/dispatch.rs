@@ -29,7 +29,8 @@ pub struct GroupSnapshot {
 }
 
 struct GroupState {
-    alerts: HashMap<u64, Alert>,
+    // Shared with the router's alert map: an alert storm is not copied once per group.
+    alerts: HashMap<u64, Arc<Alert>>,
     next_flush: Millis,
     has_flushed: bool,
 }
@@ -88,13 +89,13 @@ impl Dispatcher {
     }
 
     /// Routes one alert into its groups.
-    pub fn process(self: &Arc<Self>, alert: &Alert) {
-        self.process_routed(alert, &self.route.matches(&alert.labels));
+    pub fn process(self: &Arc<Self>, fp: u64, alert: &Arc<Alert>) {
+        self.process_routed(fp, alert, &self.route.matches(&alert.labels));
     }
 
-    /// Puts one alert into the groups of `routes`, the routes of this dispatcher's tree it
-    /// matches (computed once by the caller, who needs them too).
-    pub fn process_routed(self: &Arc<Self>, alert: &Alert, routes: &[Arc<Route>]) {
+    /// Puts one alert (fingerprint `fp`) into the groups of `routes`, the routes of this
+    /// dispatcher's tree it matches (computed once by the caller, who needs them too).
+    pub fn process_routed(self: &Arc<Self>, fp: u64, alert: &Arc<Alert>, routes: &[Arc<Route>]) {
         for route in routes {
             let labels = route.group_labels(&alert.labels);
             let id = (Arc::as_ptr(route) as usize, fingerprint(&labels));
@@ -124,13 +125,13 @@ impl Dispatcher {
                     }
                 }
             };
-            self.insert(&group, alert);
+            self.insert(&group, fp, alert);
         }
     }
 
-    fn insert(&self, group: &Group, alert: &Alert) {
+    fn insert(&self, group: &Group, fp: u64, alert: &Arc<Alert>) {
         let mut state = group.state.lock();
-        state.alerts.insert(alert.fingerprint(), alert.clone());
+        state.alerts.insert(fp, Arc::clone(alert));
         let wait = group.route.opts.group_wait;
         let now = self.clock.now();
         let held = self
@@ -181,7 +182,7 @@ impl Dispatcher {
                 .alerts
                 .values()
                 .map(|a| {
-                    let mut a = a.clone();
+                    let mut a = Alert::clone(a);
                     // Alerts not yet resolved do not resolve as time moves on.
                     if !a.resolved_at(now) {
                         a.ends_at = ZERO_TIME;
@@ -194,6 +195,13 @@ impl Dispatcher {
             return;
         }
         alerts.sort_by(compare_for_notification);
+        // What a successful flush forgets: the resolved alerts, unless updated since.
+        let resolved: Vec<(u64, Millis)> = alerts
+            .iter()
+            .filter(|a| a.resolved_at(now))
+            .map(|a| (a.fingerprint(), a.updated_at))
+            .collect();
+        let count = alerts.len();
         let opts = &group.route.opts;
         // Alertmanager gives a flush until the next one (at least 10s) to finish.
         let deadline = now + opts.group_interval.max(10_000);
@@ -209,28 +217,27 @@ impl Dispatcher {
             previous: None,
         };
         let result = tokio::select! {
-            r = self.pipeline.exec(&mut ctx, alerts.clone()) => Some(r),
+            r = self.pipeline.exec(&mut ctx, alerts) => Some(r),
             () = self.clock.sleep_until(deadline) => None,
         };
         match result {
             Some(Ok(_)) => {
                 let mut state = group.state.lock();
-                for a in alerts.iter().filter(|a| a.resolved_at(now)) {
-                    let fp = a.fingerprint();
+                for (fp, updated_at) in resolved {
                     if state
                         .alerts
                         .get(&fp)
-                        .is_some_and(|got| got.updated_at == a.updated_at)
+                        .is_some_and(|got| got.updated_at == updated_at)
                     {
                         state.alerts.remove(&fp);
                     }
                 }
             }
             Some(Err(error)) => {
-                tracing::error!(group = %group.key, alerts = alerts.len(), %error, "notify for alerts failed");
+                tracing::error!(group = %group.key, alerts = count, %error, "notify for alerts failed");
             }
             None => {
-                tracing::error!(group = %group.key, alerts = alerts.len(), "notify for alerts timed out");
+                tracing::error!(group = %group.key, alerts = count, "notify for alerts timed out");
             }
         }
     }

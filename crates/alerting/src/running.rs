@@ -210,7 +210,7 @@ struct Inner {
     silences: Arc<Silences>,
     nflog: Arc<NotificationLog>,
     acks: Arc<Acks>,
-    alerts: RwLock<HashMap<u64, Alert>>,
+    alerts: RwLock<HashMap<u64, Arc<Alert>>>,
     running: RwLock<Arc<Running>>,
     options: AlertingOptions,
     intake: tokio::sync::Mutex<()>,
@@ -257,7 +257,7 @@ impl Alerting {
                 generator_url: row.generator_url,
                 timeout: row.timeout,
             };
-            alerts.insert(alert.fingerprint(), alert);
+            alerts.insert(alert.fingerprint(), Arc::new(alert));
         }
         let restored = alerts.len();
         let deps = PipelineDeps {
@@ -271,8 +271,8 @@ impl Alerting {
         for alert in alerts.values() {
             running.inhibitor.observe(alert);
         }
-        for alert in alerts.values() {
-            running.dispatcher.process(alert);
+        for (&fp, alert) in &alerts {
+            running.dispatcher.process(fp, alert);
         }
         if restored > 0 {
             tracing::info!(alerts = restored, "restored alerts from the state store");
@@ -339,8 +339,8 @@ impl Alerting {
         }
         let old = std::mem::replace(&mut *inner.running.write(), Arc::clone(&running));
         old.dispatcher.stop();
-        for alert in alerts.values() {
-            running.dispatcher.process(alert);
+        for (&fp, alert) in alerts.iter() {
+            running.dispatcher.process(fp, alert);
         }
         tracing::info!("alerting configuration applied");
     }
@@ -415,11 +415,15 @@ impl Alerting {
             a.generator_url = row.generator_url;
         }
         written?;
+        let merged: Vec<(u64, Arc<Alert>)> = merged
+            .into_iter()
+            .map(|(fp, alert)| (fp, Arc::new(alert)))
+            .collect();
         let running = Arc::clone(&inner.running.read());
         {
             let mut alerts = inner.alerts.write();
             for (fp, alert) in &merged {
-                alerts.insert(*fp, alert.clone());
+                alerts.insert(*fp, Arc::clone(alert));
             }
         }
         let (mut firing, mut resolved) = (0u64, 0u64);
@@ -454,7 +458,7 @@ impl Alerting {
                     detail: alert_detail(&alert.labels),
                 });
             }
-            running.dispatcher.process_routed(alert, &routes);
+            running.dispatcher.process_routed(*fp, alert, &routes);
         }
         if errors.is_empty() {
             Ok(())
@@ -1007,7 +1011,7 @@ async fn maintain(inner: Arc<Inner>) {
 async fn gc_once(inner: &Inner) {
     let now = inner.clock.now();
     let _serialised = inner.intake.lock().await;
-    let resolved: Vec<Alert> = inner
+    let resolved: Vec<Arc<Alert>> = inner
         .alerts
         .read()
         .values()
