@@ -1,6 +1,7 @@
 //! The in-memory head: every active series with its recent chunks. Series live in striped
-//! maps (by label hash for appends with labels, by ref for appends by ref), so appends of
-//! different series never share a lock; an inverted index (postings) serves selects. Appends
+//! maps (by label hash for appends with labels; by ref, in pages of neighbouring refs, for
+//! appends by ref), so appends of different series rarely share a lock and never wait on one
+//! another for long; an inverted index (postings) serves selects. Appends
 //! are in `append`, reads in `read`, WAL replay in `replay`, truncation after compaction in
 //! `truncate`.
 
@@ -29,7 +30,7 @@ pub use self::chunk_files::{
     parse_record as parse_head_chunk,
 };
 pub(crate) use self::chunk_files::{LoadedChunks, LoadedSeries, read_chunk as read_head_chunk};
-pub(crate) use self::ref_pages::RefPages;
+pub(crate) use self::ref_pages::{RefPages, RefSlots};
 pub use self::replay::ReplayStats;
 pub(crate) use self::replay::replay_wal;
 pub(crate) use self::series::MemSeries;
@@ -224,7 +225,9 @@ pub(crate) struct HeadOptions {
 #[derive(Debug)]
 pub struct Head {
     by_hash: Box<[HashStripe]>,
-    by_ref: Box<[RwLock<U64Map<Arc<MemSeries>>>]>,
+    /// Striped by ref page, so a request's series (created together, so neighbours) take
+    /// one lock and share cache lines.
+    by_ref: Box<[RwLock<RefSlots<Arc<MemSeries>>>]>,
     pub(crate) postings: RwLock<HeadPostings>,
     next_ref: AtomicU64,
     /// Appends before this are refused as too old (the newest persisted block's end).
@@ -264,9 +267,16 @@ impl Head {
         (key as usize) & (STRIPES - 1)
     }
 
+    fn ref_stripe(sref: u64) -> usize {
+        Self::stripe(RefSlots::<()>::page_of(sref))
+    }
+
     /// The series with this ref.
     pub(crate) fn series_by_ref(&self, sref: u64) -> Option<Arc<MemSeries>> {
-        self.by_ref[Self::stripe(sref)].read().get(&sref).cloned()
+        self.by_ref[Self::ref_stripe(sref)]
+            .read()
+            .get(sref)
+            .cloned()
     }
 
     /// The series with these labels, created (with the next ref) when missing. Returns
@@ -316,7 +326,7 @@ impl Head {
     }
 
     fn insert_indexes(&self, series: &Arc<MemSeries>, labels: &Labels) {
-        self.by_ref[Self::stripe(series.sref)]
+        self.by_ref[Self::ref_stripe(series.sref)]
             .write()
             .insert(series.sref, Arc::clone(series));
         self.postings.write().add(series.sref, labels);
@@ -334,9 +344,9 @@ impl Head {
                 map.remove(&hash);
             }
         }
-        self.by_ref[Self::stripe(series.sref)]
+        self.by_ref[Self::ref_stripe(series.sref)]
             .write()
-            .remove(&series.sref);
+            .remove(series.sref);
         self.postings.write().remove(series.sref, &labels);
         series.removed.store(true, Ordering::Release);
         let n = self.num_series.fetch_sub(1, Ordering::Relaxed) - 1;
