@@ -71,6 +71,10 @@ impl Hasher for PrehashedKey {
 
 type Shard = HashMap<u128, Entry, BuildHasherDefault<PrehashedKey>>;
 
+fn shard_index(hash: u128) -> usize {
+    (hash as usize) % SHARDS
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     series_ref: SeriesRef,
@@ -116,7 +120,7 @@ impl SeriesTracker {
     }
 
     fn shard(&self, hash: u128) -> &Mutex<Shard> {
-        &self.shards[(hash as usize) % SHARDS]
+        &self.shards[shard_index(hash)]
     }
 
     fn metric_shard(&self, metric: u64) -> &Mutex<HashMap<u64, u64>> {
@@ -171,6 +175,65 @@ impl SeriesTracker {
             },
         );
         Admission::New
+    }
+
+    /// [`Self::admit`] for every key of a request, in the keys' order, into `out`. Keys are
+    /// visited shard by shard: one lock per shard instead of one per series, and lookups with
+    /// no atomic operation between them overlap their cache misses (one lookup at a time,
+    /// each under its own lock, was a third of remote_write ingestion's CPU).
+    pub fn admit_many(
+        &self,
+        keys: &[SeriesKey],
+        now_ms: i64,
+        max_per_tenant: u64,
+        max_per_metric: u64,
+        out: &mut Vec<Admission>,
+    ) {
+        out.clear();
+        out.resize(keys.len(), Admission::New);
+        // A counting sort of key positions by shard.
+        let mut starts = [0usize; SHARDS + 1];
+        for key in keys {
+            starts[shard_index(key.labels) + 1] += 1;
+        }
+        for i in 0..SHARDS {
+            starts[i + 1] += starts[i];
+        }
+        let mut next = starts;
+        let mut order = vec![0u32; keys.len()];
+        for (position, key) in keys.iter().enumerate() {
+            let slot = &mut next[shard_index(key.labels)];
+            order[*slot] = position as u32;
+            *slot += 1;
+        }
+        // Known series here; new ones after, in the request's order, so the limits refuse
+        // the same series as looking them up one by one would.
+        let mut new = Vec::new();
+        for shard_no in 0..SHARDS {
+            let positions = &order[starts[shard_no]..starts[shard_no + 1]];
+            if positions.is_empty() {
+                continue;
+            }
+            let mut shard = self.shards[shard_no].lock();
+            for &position in positions {
+                match shard.get_mut(&keys[position as usize].labels) {
+                    Some(entry) => {
+                        entry.last_seen_ms = entry.last_seen_ms.max(now_ms);
+                        out[position as usize] = Admission::Known(entry.series_ref);
+                    }
+                    None => new.push(position),
+                }
+            }
+        }
+        new.sort_unstable();
+        for position in new {
+            out[position as usize] = self.admit(
+                keys[position as usize],
+                now_ms,
+                max_per_tenant,
+                max_per_metric,
+            );
+        }
     }
 
     /// Records the store's ref for a series.

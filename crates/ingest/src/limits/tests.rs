@@ -95,3 +95,49 @@ fn reload_keeps_state_and_changes_limits() {
     assert_eq!(limiter.limits_for("a").max_series_per_tenant, 1);
     assert_eq!(limiter.tenant("a").series.len(), 1);
 }
+
+proptest::proptest! {
+    /// Looking a request's keys up together answers what looking them up one by one in
+    /// order would (duplicates and limits included), and leaves as many series tracked.
+    #[test]
+    fn admit_many_answers_like_admit_in_order(
+        known in proptest::collection::vec((0u128..400, 0u64..5), 0..200),
+        request in proptest::collection::vec((0u128..400, 0u64..5), 0..300),
+        max_per_tenant in 0u64..300,
+        max_per_metric in 0u64..60,
+    ) {
+        let (one, many) = (SeriesTracker::new(), SeriesTracker::new());
+        for &(labels, metric) in &known {
+            // Spread keys over the shards like xxh3 would (the shard is the low bits).
+            let k = key(labels.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835), metric);
+            for tracker in [&one, &many] {
+                if tracker.admit(k, 1, 0, 0) == Admission::New {
+                    tracker.set_ref(k, (labels as u64) + 1);
+                }
+            }
+        }
+        let keys: Vec<SeriesKey> = request
+            .iter()
+            .map(|&(labels, metric)| key(labels.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835), metric))
+            .collect();
+        let expected: Vec<Admission> = keys
+            .iter()
+            .map(|&k| one.admit(k, 2, max_per_tenant, max_per_metric))
+            .collect();
+        let mut got = Vec::new();
+        many.admit_many(&keys, 2, max_per_tenant, max_per_metric, &mut got);
+        proptest::prop_assert_eq!(got, expected);
+        proptest::prop_assert_eq!(many.len(), one.len());
+    }
+}
+
+#[test]
+fn admit_many_stops_at_the_tenant_limit() {
+    let tracker = SeriesTracker::new();
+    let keys: Vec<SeriesKey> = (0..100u128).map(|i| key(i * 7919, 1)).collect();
+    let mut got = Vec::new();
+    tracker.admit_many(&keys, 0, 40, 0, &mut got);
+    let new = got.iter().filter(|a| **a == Admission::New).count();
+    let refused = got.iter().filter(|a| **a == Admission::TenantLimit).count();
+    assert_eq!((new, refused, tracker.len()), (40, 60, 40));
+}

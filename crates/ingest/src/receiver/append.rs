@@ -61,7 +61,12 @@ pub(super) fn append(
     let exemplars = request.exemplar_count();
     let histograms = request.histogram_count();
 
-    for series in request.series() {
+    // Validate and key every series first; then the tracker looks all the keys up at once
+    // (see `SeriesTracker::admit_many`).
+    let views: Vec<_> = request.series().collect();
+    let mut keyed: Vec<(usize, &str)> = Vec::with_capacity(views.len());
+    let mut keys: Vec<SeriesKey> = Vec::with_capacity(views.len());
+    for (index, series) in views.iter().enumerate() {
         if series.histograms > 0 {
             refusals.add(
                 "native_histograms_unsupported",
@@ -78,26 +83,35 @@ pub(super) fn append(
         if series.samples.is_empty() {
             continue;
         }
-        let count = series.samples.len() as u64;
         if let Err(invalid) = validate(series.labels, limits, &mut sorted) {
-            refusals.add(invalid.reason, count, || invalid.message);
+            refusals.add(invalid.reason, series.samples.len() as u64, || {
+                invalid.message
+            });
             continue;
         }
         let metric = sorted
             .iter()
             .find(|(n, _)| *n == METRIC_NAME)
             .map_or("", |(_, v)| *v);
-        let key = SeriesKey::new(
+        keys.push(SeriesKey::new(
             sorted.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
             metric.as_bytes(),
             &mut scratch,
-        );
-        let admission = tenant.series.admit(
-            key,
-            now,
-            limits.max_series_per_tenant,
-            limits.max_series_per_metric,
-        );
+        ));
+        keyed.push((index, metric));
+    }
+    let mut admissions = Vec::new();
+    tenant.series.admit_many(
+        &keys,
+        now,
+        limits.max_series_per_tenant,
+        limits.max_series_per_metric,
+        &mut admissions,
+    );
+
+    for ((&(index, metric), &key), &admission) in keyed.iter().zip(&keys).zip(&admissions) {
+        let series = &views[index];
+        let count = series.samples.len() as u64;
         let mut series_ref: SeriesRef = match admission {
             Admission::Known(series_ref) => series_ref,
             Admission::New => 0,
@@ -149,6 +163,9 @@ pub(super) fn append(
                 Some(result) => result,
                 None => {
                     let labels = labels.get_or_insert_with(|| {
+                        // Validated above, so this only sorts the labels again (for series
+                        // the store does not know by ref: new ones, in the steady state none).
+                        let _ = validate(series.labels, limits, &mut sorted);
                         Labels::from_sorted_unchecked(
                             sorted.iter().map(|(n, v)| Label::new(*n, *v)).collect(),
                         )
