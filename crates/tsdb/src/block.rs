@@ -126,9 +126,8 @@ impl Block {
         maxt: i64,
         on_corrupt: &CorruptionHook,
     ) -> Result<Vec<SeriesChunks>> {
-        let ordinals: Vec<u32> = postings::select(&self.index, matchers)
-            .into_iter()
-            .collect();
+        let (ordinals, deferred) = postings::select_candidates(&self.index, matchers);
+        let ordinals: Vec<u32> = ordinals.into_iter().collect();
         // Decoding labels from the symbol table is most of a large select: spread it.
         let found = crate::parallel::map(ordinals, 512, |ordinal| {
             self.series_chunks(ordinal, mint, maxt, on_corrupt)
@@ -136,7 +135,7 @@ impl Block {
         let mut out = Vec::with_capacity(found.len());
         for series in found {
             let series = series?;
-            if !series.chunks.is_empty() {
+            if !series.chunks.is_empty() && postings::passes(&deferred, &series.labels) {
                 out.push(series);
             }
         }

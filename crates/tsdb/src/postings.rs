@@ -16,6 +16,8 @@ pub(crate) trait PostingsSet: Sized {
     fn or_with(&mut self, other: &Self);
     /// `self −= other`.
     fn sub_with(&mut self, other: &Self);
+    /// How many ids.
+    fn count(&self) -> u64;
 }
 
 impl PostingsSet for RoaringTreemap {
@@ -31,6 +33,9 @@ impl PostingsSet for RoaringTreemap {
     fn sub_with(&mut self, other: &Self) {
         *self -= other;
     }
+    fn count(&self) -> u64 {
+        self.len()
+    }
 }
 
 impl PostingsSet for RoaringBitmap {
@@ -45,6 +50,9 @@ impl PostingsSet for RoaringBitmap {
     }
     fn sub_with(&mut self, other: &Self) {
         *self -= other;
+    }
+    fn count(&self) -> u64 {
+        self.len()
     }
 }
 
@@ -106,22 +114,77 @@ fn values_where<I: LabelIndex>(ix: &I, m: &Matcher, want: bool) -> I::Set {
 /// The series matching every matcher (all series when `matchers` is empty). A matcher that
 /// matches the empty string also matches series without the label, as in Prometheus.
 pub(crate) fn select<I: LabelIndex>(ix: &I, matchers: &[Matcher]) -> I::Set {
+    select_with(ix, matchers, 0).0
+}
+
+/// With at most this many candidates left, a matcher that is not a literal lookup (a
+/// prefix or other regex, which unions the postings of every value it matches: all of
+/// `node_.*`'s, say) is cheaper checked on each candidate's labels, which the caller
+/// reads anyway.
+pub(crate) const CHECK_ON_LABELS_BELOW: u64 = 1024;
+
+/// Candidates for `matchers` and the matchers still to check on each candidate's labels
+/// (`m.matches(value or "")`): [`select`] for callers that read the labels of what it
+/// returns.
+pub(crate) fn select_candidates<'m, I: LabelIndex>(
+    ix: &I,
+    matchers: &'m [Matcher],
+) -> (I::Set, Vec<&'m Matcher>) {
+    select_with(ix, matchers, CHECK_ON_LABELS_BELOW)
+}
+
+/// How a positive matcher finds its series: literal lookups before scans, so a selective
+/// `instance="…"` narrows the set before a `__name__=~"node_.*"` would union thousands.
+fn lookup_cost(m: &Matcher) -> u8 {
+    match m.kind {
+        MatchType::Equal => 0,
+        _ if literal_values(m, true).is_some() => 1,
+        _ if prefix_of(m, true).is_some() => 2,
+        _ => 3,
+    }
+}
+
+fn select_with<'m, I: LabelIndex>(
+    ix: &I,
+    matchers: &'m [Matcher],
+    defer_below: u64,
+) -> (I::Set, Vec<&'m Matcher>) {
+    let mut deferred: Vec<&Matcher> = Vec::new();
+    let small = |set: &I::Set| set.count() <= defer_below;
+    let mut positive: Vec<&Matcher> = matchers.iter().filter(|m| !m.matches_empty()).collect();
+    positive.sort_by_key(|m| lookup_cost(m));
     let mut result: Option<I::Set> = None;
-    let mut excluded: Vec<I::Set> = Vec::new();
-    // Positive matchers first: they narrow the set fastest.
-    for m in matchers.iter().filter(|m| !m.matches_empty()) {
+    for m in positive {
+        if let Some(r) = &result {
+            if r.count() == 0 {
+                return (I::Set::empty(), Vec::new());
+            }
+            if small(r) && lookup_cost(m) >= 2 {
+                deferred.push(m);
+                continue;
+            }
+        }
         let set = values_where(ix, m, true);
         match &mut result {
             None => result = Some(set),
             Some(r) => r.and_with(&set),
         }
     }
-    for m in matchers.iter().filter(|m| m.matches_empty()) {
-        excluded.push(values_where(ix, m, false));
-    }
     let mut result = result.unwrap_or_else(|| ix.all());
-    for set in &excluded {
-        result.sub_with(set);
+    for m in matchers.iter().filter(|m| m.matches_empty()) {
+        if small(&result) && literal_values(m, false).is_none() {
+            deferred.push(m);
+            continue;
+        }
+        result.sub_with(&values_where(ix, m, false));
     }
-    result
+    (result, deferred)
+}
+
+/// Whether labels pass every matcher [`select_candidates`] left to check (an absent label
+/// reads as the empty value, as in Prometheus).
+pub(crate) fn passes(deferred: &[&Matcher], labels: &tocsin_model::Labels) -> bool {
+    deferred
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }

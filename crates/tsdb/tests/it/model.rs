@@ -75,6 +75,20 @@ fn queries() -> Vec<Vec<Matcher>> {
         ],
         vec![m(MatchType::Regex, "job", "a.b")],
         vec![m(MatchType::Equal, "zone", "eu")],
+        // Scans after a literal lookup are checked on the candidates' labels.
+        vec![
+            m(MatchType::Regex, "__name__", "node.*"),
+            m(MatchType::Equal, "zone", "eu"),
+        ],
+        vec![
+            m(MatchType::Equal, "job", "api"),
+            m(MatchType::NotRegex, "__name__", "h.*"),
+        ],
+        vec![
+            m(MatchType::Regex, "job", "a.*"),
+            m(MatchType::Regex, "zone", "e."),
+            m(MatchType::NotRegex, "__name__", "u."),
+        ],
     ]
 }
 
