@@ -151,6 +151,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Runs CPU-bound work (a query, a select) off the async path. On the multi-threaded
+/// runtime the handler's own worker runs it and hands its other tasks to another thread
+/// (`block_in_place`), so the query's path has no wake-up of a blocking-pool thread and back:
+/// those two wake-ups were most of a trivial query's server time. On a single-threaded
+/// runtime (tests), the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        return tokio::task::block_in_place(f);
+    }
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("task failed: {e}")))?
+}
+
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -10,7 +10,7 @@ use tocsin_model::Labels;
 use tocsin_promql::{QueryResult, Value, write_float, write_float_fixed};
 
 use super::params::{Params, parse_duration, write_timestamp};
-use super::{ApiError, success, success_raw};
+use super::{ApiError, blocking, success, success_raw};
 use crate::AppState;
 
 /// Prometheus refuses range queries with more points per series than this.
@@ -52,11 +52,12 @@ pub(crate) async fn instant(
         }
         let time = params.time("time", now_ms())?;
         let (store, engine) = parts(&state)?;
-        let result =
-            tokio::task::spawn_blocking(move || engine.instant_query(store.as_ref(), &query, time))
-                .await
-                .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;
-        result.map_err(|e| ApiError::from_query(&e))
+        blocking(move || {
+            engine
+                .instant_query(store.as_ref(), &query, time)
+                .map_err(|e| ApiError::from_query(&e))
+        })
+        .await
     };
     match run.await {
         Ok(result) => encode(&result),
@@ -100,12 +101,12 @@ pub(crate) async fn range(
             ));
         }
         let (store, engine) = parts(&state)?;
-        let result = tokio::task::spawn_blocking(move || {
-            engine.range_query(store.as_ref(), &query, start, end, step)
+        blocking(move || {
+            engine
+                .range_query(store.as_ref(), &query, start, end, step)
+                .map_err(|e| ApiError::from_query(&e))
         })
         .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;
-        result.map_err(|e| ApiError::from_query(&e))
     };
     match run.await {
         Ok(result) => encode(&result),

@@ -10,7 +10,7 @@ use tocsin_model::storage::SelectHints;
 use tocsin_model::{Labels, Matcher};
 
 use super::params::{MAX_TIME, MIN_TIME, Params};
-use super::{ApiError, success};
+use super::{ApiError, blocking, success};
 use crate::AppState;
 
 fn matcher_sets(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
@@ -48,14 +48,6 @@ fn labels_json(labels: &Labels) -> serde_json::Value {
             .map(|l| (l.name.clone(), serde_json::Value::String(l.value.clone())))
             .collect(),
     )
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("task failed: {e}")))?
 }
 
 fn storage_error(e: &tocsin_model::storage::StorageError) -> ApiError {
