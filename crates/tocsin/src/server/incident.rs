@@ -226,9 +226,10 @@ impl EscalationObserver for TimelineObserver {
     }
 }
 
-/// SLO impact: for each SLO of the service, the budget consumed at the end minus at the
-/// start (the rolling window moves by the incident's length, a small error for a 30-day
-/// window), and for event-based SLIs the bad and total events.
+/// SLO impact: for each SLO of the service, the bad and total events during the incident
+/// (the window's counts at the end minus at the start) and the budget that burned
+/// ([`tocsin_slo::budget::burned_by`]; for SLIs without events, the window's consumption at
+/// the end minus at the start).
 struct SloBudgets {
     slos: ArcSwap<Vec<Slo>>,
     engine: Arc<Engine>,
@@ -260,12 +261,26 @@ impl Impact for SloBudgets {
                                 .map_err(|e| format!("SLO {}: {e}", slo.name))
                         };
                         let (start, end) = (at(from)?, at(to)?);
-                        let consumed = end.consumed.unwrap_or(0.0) - start.consumed.unwrap_or(0.0);
                         let events = match (start.events, end.events) {
                             (Some(a), Some(b)) => Some((b.bad - a.bad, b.total - a.total)),
                             (None, Some(b)) => Some((b.bad, b.total)),
                             _ => None,
                         };
+                        // From the incident's own events where the SLI counts them; else
+                        // (time slices) the difference of the window's consumption.
+                        let consumed = events
+                            .and_then(|(bad, total)| {
+                                tocsin_slo::budget::burned_by(
+                                    bad,
+                                    total,
+                                    slo.error_budget_ratio(),
+                                    to - from,
+                                    end.period_ms,
+                                )
+                            })
+                            .unwrap_or_else(|| {
+                                end.consumed.unwrap_or(0.0) - start.consumed.unwrap_or(0.0)
+                            });
                         Ok(SloImpact {
                             slo: slo.name.clone(),
                             budget_consumed: consumed.max(0.0),
