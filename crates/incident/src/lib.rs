@@ -9,6 +9,7 @@
 
 mod error;
 mod manager;
+mod metrics;
 mod seams;
 
 pub mod config;
@@ -22,6 +23,7 @@ pub use crate::error::{Error, Result};
 pub use crate::manager::{
     ActionItemRequest, AlertGroup, GroupAlert, Incidents, OpenRequest, PagerdutyOutcome,
 };
+pub use crate::metrics::IncidentMetrics;
 pub use crate::seams::{
     BoxFuture, Clock, Impact, NoImpact, NoPaging, Page, PageTarget, Paging, SloImpact, SystemClock,
 };

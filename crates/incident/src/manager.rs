@@ -15,6 +15,7 @@ use tocsin_store::incident::{
 };
 
 use crate::config::IncidentsFile;
+use crate::metrics::IncidentMetrics;
 use crate::model::{
     Incident, Role, Severity, SourceKind, Status, TimelineKind, apply_transition, display_id,
     entry, rfc3339,
@@ -132,6 +133,7 @@ struct Inner {
     impact: Arc<dyn Impact>,
     config: ArcSwap<IncidentsFile>,
     http: reqwest::Client,
+    metrics: IncidentMetrics,
 }
 
 /// The incident stage. Cheap to clone.
@@ -198,6 +200,7 @@ impl Incidents {
         impact: Arc<dyn Impact>,
         config: IncidentsFile,
         http: reqwest::Client,
+        metrics: IncidentMetrics,
     ) -> Result<Self> {
         store.migrate(&FEATURE).await?;
         Ok(Self {
@@ -208,6 +211,7 @@ impl Incidents {
                 impact,
                 config: ArcSwap::from_pointee(config),
                 http,
+                metrics,
             }),
         })
     }
@@ -389,6 +393,11 @@ impl Incidents {
         };
         let incident = self.get(id).await?;
         tracing::info!(incident = %incident.id, service = %incident.service, severity = %incident.severity, source = incident.source.as_str(), "incident opened");
+        self.inner
+            .metrics
+            .opened
+            .with_label_values(&[incident.source.as_str(), incident.severity.as_str()])
+            .inc();
         let policy = new
             .escalation_policy
             .or_else(|| service_config.and_then(|s| s.escalation_policy.clone()));
@@ -512,6 +521,7 @@ impl Incidents {
             })
             .await?;
         tracing::info!(incident = %incident.id, status = %to, by = %by, "incident status changed");
+        self.observe_change(&incident, to);
         let paging = match to {
             _ if !tell_paging => Ok(()),
             Status::Acknowledged | Status::Mitigated => {
@@ -527,6 +537,30 @@ impl Incidents {
             self.measure_impact(&incident).await;
         }
         Ok(incident)
+    }
+
+    fn observe_change(&self, incident: &Incident, to: Status) {
+        let metrics = &self.inner.metrics;
+        metrics
+            .status_changes
+            .with_label_values(&[to.as_str()])
+            .inc();
+        let seconds = |from: i64, until: Option<i64>| {
+            until.map(|until| (until - from).max(0) as f64 / 1000.0)
+        };
+        match to {
+            Status::Acknowledged => {
+                if let Some(s) = seconds(incident.opened_at, incident.acknowledged_at) {
+                    metrics.time_to_acknowledge.observe(s);
+                }
+            }
+            Status::Resolved => {
+                if let Some(s) = seconds(incident.opened_at, incident.resolved_at) {
+                    metrics.time_to_resolve.observe(s);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Measures and records the budget burned between the start of the problem and the
@@ -1293,6 +1327,11 @@ impl Incidents {
         };
         run.id = self.repo().insert_runbook_run(&run).await?;
         tracing::info!(incident = %incident.id, action = name, outcome = outcome.outcome, exit_status = ?outcome.exit_status, "runbook action finished");
+        self.inner
+            .metrics
+            .runbook_actions
+            .with_label_values(&[outcome.outcome])
+            .inc();
         self.record_quietly(
             id,
             TimelineKind::RunbookAction,

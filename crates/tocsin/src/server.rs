@@ -166,6 +166,7 @@ pub(crate) async fn serve_with(args: ServerArgs, extras: ServeExtras) -> anyhow:
             engine: Arc::clone(&prometheus.engine),
             storage: storage.queryable(),
             escalator: Some(oncall.escalator()),
+            metrics: tocsin_incident::IncidentMetrics::register(&registry)?,
         },
     )
     .await?;

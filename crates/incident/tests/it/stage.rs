@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use tocsin_incident::IncidentMetrics;
 use tocsin_incident::config::IncidentsFile;
 use tocsin_incident::model::{Role, Status};
 use tocsin_incident::pagerduty;
@@ -33,9 +34,17 @@ async fn stage(
     impact: Arc<dyn Impact>,
 ) -> Incidents {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Incidents::start(store, clock, paging, impact, file(), reqwest::Client::new())
-        .await
-        .unwrap()
+    Incidents::start(
+        store,
+        clock,
+        paging,
+        impact,
+        file(),
+        reqwest::Client::new(),
+        IncidentMetrics::unregistered(),
+    )
+    .await
+    .unwrap()
 }
 
 fn group(key: &str, firing: bool, starts_at: i64) -> AlertGroup {
@@ -556,6 +565,65 @@ async fn acknowledging_the_page_acknowledges_the_incident_without_telling_paging
                 .await
                 .is_err()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn self_metrics_count_openings_status_changes_mtta_and_mttr() {
+    on_both("incident_metrics", |store| async move {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let clock = FakeClock::at(T0);
+        let metrics = IncidentMetrics::unregistered();
+        let incidents = Incidents::start(
+            store,
+            Arc::clone(&clock) as Arc<dyn tocsin_incident::Clock>,
+            Arc::new(RecordingPaging::default()),
+            Arc::new(NoImpact),
+            file(),
+            reqwest::Client::new(),
+            metrics.clone(),
+        )
+        .await
+        .unwrap();
+        let incident = incidents
+            .open(OpenRequest {
+                title: "Checkout down".to_owned(),
+                service: "checkout".to_owned(),
+                severity: Some("SEV2".to_owned()),
+                by: Some("alice".to_owned()),
+                ..OpenRequest::default()
+            })
+            .await
+            .unwrap();
+        clock.advance(3 * MIN);
+        incidents
+            .transition(incident.number, Status::Acknowledged, "alice", None)
+            .await
+            .unwrap();
+        clock.advance(17 * MIN);
+        incidents
+            .transition(incident.number, Status::Resolved, "alice", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            metrics.opened.with_label_values(&["manual", "SEV2"]).get(),
+            1
+        );
+        for to in ["acknowledged", "resolved"] {
+            assert_eq!(metrics.status_changes.with_label_values(&[to]).get(), 1);
+        }
+        assert_eq!(
+            metrics
+                .status_changes
+                .with_label_values(&["mitigated"])
+                .get(),
+            0
+        );
+        assert_eq!(metrics.time_to_acknowledge.get_sample_count(), 1);
+        assert_eq!(metrics.time_to_acknowledge.get_sample_sum(), 180.0);
+        assert_eq!(metrics.time_to_resolve.get_sample_count(), 1);
+        assert_eq!(metrics.time_to_resolve.get_sample_sum(), 1200.0);
     })
     .await;
 }

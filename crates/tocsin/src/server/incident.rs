@@ -317,6 +317,7 @@ pub(crate) struct IncidentInputs {
     pub(crate) engine: Arc<Engine>,
     pub(crate) storage: Arc<dyn Queryable>,
     pub(crate) escalator: Option<Arc<Escalator>>,
+    pub(crate) metrics: tocsin_incident::IncidentMetrics,
 }
 
 impl IncidentStage {
@@ -355,6 +356,7 @@ impl IncidentStage {
             Arc::clone(&budgets) as Arc<dyn Impact>,
             file,
             http,
+            inputs.metrics,
         )
         .await
         .context("cannot migrate the incident tables")?;
