@@ -15,7 +15,7 @@
 //! the step it was at, one step per tick, each next step a full delay later: missed steps are
 //! not fired all at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -136,11 +136,20 @@ pub struct Escalator {
     notifier: Arc<dyn Notifier>,
     observer: RwLock<Option<Arc<dyn EscalationObserver>>>,
     metrics: OncallMetrics,
-    // Serialises start and tick (a tick resends pages it finds pending, which a concurrent
-    // start may be sending); ack and resolve need not wait, the store's compare-and-set on
-    // the escalation's state and position guards them.
+    // Serialises the state changes of start and tick; ack and resolve need not wait, the
+    // store's compare-and-set on the escalation's state and position guards them. Pages are
+    // sent after it is released: a slow webhook must not hold up every other escalation.
     serial: tokio::sync::Mutex<()>,
+    // Pages this process is sending: recorded pending, so a tick meanwhile must not take
+    // them for pages a crash interrupted and send them again.
+    in_flight: parking_lot::Mutex<HashSet<i64>>,
 }
+
+/// A page to send: its escalation and its row.
+type PageSend = (EscalationRow, PageRow);
+
+/// At most this many pages of one tick are sent at once.
+const SEND_CONCURRENCY: usize = 16;
 
 impl std::fmt::Debug for Escalator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,6 +183,7 @@ impl Escalator {
             observer: RwLock::new(None),
             metrics: OncallMetrics::unregistered(),
             serial: tokio::sync::Mutex::new(()),
+            in_flight: parking_lot::Mutex::new(HashSet::new()),
         })
     }
 
@@ -230,17 +240,22 @@ impl Escalator {
             ack_expires_at: None,
             resolved_at: None,
         };
-        let _serial = self.serial.lock().await;
-        let (held, created) = self.store.oncall().start_escalation(&row).await?;
-        if !created {
-            return Ok(StartOutcome::AlreadyActive {
-                escalation_id: held.id,
-            });
-        }
-        tracing::info!(key, policy, escalation = %held.id, "escalation started");
-        self.metrics.escalations_started.inc();
         let mut report = TickReport::default();
-        self.step(held, now, &mut report).await?;
+        let mut sends = Vec::new();
+        {
+            let _serial = self.serial.lock().await;
+            let (held, created) = self.store.oncall().start_escalation(&row).await?;
+            if !created {
+                return Ok(StartOutcome::AlreadyActive {
+                    escalation_id: held.id,
+                });
+            }
+            tracing::info!(key, policy, escalation = %held.id, "escalation started");
+            self.metrics.escalations_started.inc();
+            self.step(held, now, &mut report, &mut sends).await?;
+            self.claim(&sends);
+        }
+        self.send_all(sends, &mut report).await?;
         Ok(StartOutcome::Started {
             escalation_id: row.id,
         })
@@ -302,9 +317,64 @@ impl Escalator {
     /// Does everything due at `now`: pages interrupted by a crash, expired
     /// acknowledgements, and the next step of each escalation whose delay passed.
     pub async fn tick(&self, now: Timestamp) -> Result<TickReport> {
-        let _serial = self.serial.lock().await;
         let mut report = TickReport::default();
-        self.recover_pending(&mut report).await?;
+        let mut sends = Vec::new();
+        let changed = self.tick_locked(now, &mut report, &mut sends).await;
+        // Whatever was recorded before an error is still sent.
+        let sent = self.send_all(sends, &mut report).await;
+        changed.and(sent)?;
+        Ok(report)
+    }
+
+    async fn tick_locked(
+        &self,
+        now: Timestamp,
+        report: &mut TickReport,
+        sends: &mut Vec<PageSend>,
+    ) -> Result<()> {
+        let _serial = self.serial.lock().await;
+        let result = self.take_due(now, report, sends).await;
+        self.claim(sends);
+        result
+    }
+
+    /// Marks pages as being sent by this process (under the serial lock).
+    fn claim(&self, sends: &[PageSend]) {
+        self.in_flight
+            .lock()
+            .extend(sends.iter().map(|(_, page)| page.id));
+    }
+
+    /// Sends pages, a few at a time, outside the serial lock; the first store error is
+    /// returned after every page was tried.
+    async fn send_all(&self, sends: Vec<PageSend>, report: &mut TickReport) -> Result<()> {
+        let mut first_error = None;
+        for batch in sends.chunks(SEND_CONCURRENCY) {
+            let outcomes = futures_util::future::join_all(
+                batch.iter().map(|(row, page)| self.deliver(row, page)),
+            )
+            .await;
+            for ((_, page), outcome) in batch.iter().zip(outcomes) {
+                self.in_flight.lock().remove(&page.id);
+                match outcome {
+                    Ok(true) => report.sent += 1,
+                    Ok(false) => report.failed += 1,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn take_due(
+        &self,
+        now: Timestamp,
+        report: &mut TickReport,
+        sends: &mut Vec<PageSend>,
+    ) -> Result<()> {
+        self.recover_pending(report, sends).await?;
         let due = self.store.oncall().due_escalations(ms(now)).await?;
         for mut row in due {
             if row.state == "acked" {
@@ -329,14 +399,22 @@ impl Escalator {
                     None => continue,
                 }
             }
-            self.step(row, now, &mut report).await?;
+            self.step(row, now, report, sends).await?;
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Resends or abandons pages left pending by an interrupted send.
-    async fn recover_pending(&self, report: &mut TickReport) -> Result<()> {
-        let pending = self.store.oncall().pending_pages().await?;
+    async fn recover_pending(
+        &self,
+        report: &mut TickReport,
+        sends: &mut Vec<PageSend>,
+    ) -> Result<()> {
+        let mut pending = self.store.oncall().pending_pages().await?;
+        {
+            let in_flight = self.in_flight.lock();
+            pending.retain(|page| !in_flight.contains(&page.id));
+        }
         if pending.is_empty() {
             return Ok(());
         }
@@ -381,18 +459,19 @@ impl Escalator {
                     continue;
                 }
             };
-            self.deliver(&esc, &page, report).await?;
+            sends.push((esc, page));
             report.resent += 1;
         }
         Ok(())
     }
 
-    /// Takes the step `row` is at.
+    /// Takes the step `row` is at; its pages go into `sends`.
     async fn step(
         &self,
         row: EscalationRow,
         now: Timestamp,
         report: &mut TickReport,
+        sends: &mut Vec<PageSend>,
     ) -> Result<()> {
         let directory = self.directory();
         let from = (row.generation, row.step, row.repeat_no);
@@ -485,8 +564,8 @@ impl Escalator {
         {
             o.escalated(&row.key, row.step, row.repeat_no);
         }
-        for page in recorded.iter().filter(|p| p.status == "pending") {
-            self.deliver(&row, page, report).await?;
+        for page in recorded.into_iter().filter(|p| p.status == "pending") {
+            sends.push((row.clone(), page));
         }
         Ok(())
     }
@@ -514,12 +593,8 @@ impl Escalator {
         Ok(())
     }
 
-    async fn deliver(
-        &self,
-        row: &EscalationRow,
-        page: &PageRow,
-        report: &mut TickReport,
-    ) -> Result<()> {
+    /// Sends one page and records its outcome; whether it was sent.
+    async fn deliver(&self, row: &EscalationRow, page: &PageRow) -> Result<bool> {
         let directory = self.directory();
         let content: Page = serde_json::from_str(&row.page).unwrap_or_else(|_| Page {
             title: format!("escalation {}", row.key),
@@ -547,12 +622,8 @@ impl Escalator {
         };
         let now = ms(self.clock.now());
         let (status, error) = match &outcome {
-            Ok(()) => {
-                report.sent += 1;
-                ("sent", None)
-            }
+            Ok(()) => ("sent", None),
             Err(e) => {
-                report.failed += 1;
                 tracing::warn!(key = %row.key, user = %page.user_id, contact = %page.contact, error = %e, "page failed");
                 ("failed", Some(e.as_str()))
             }
@@ -576,6 +647,6 @@ impl Escalator {
                 error: error.map(str::to_owned),
             });
         }
-        Ok(())
+        Ok(outcome.is_ok())
     }
 }

@@ -510,3 +510,93 @@ fn manual_clock_moves_only_when_told() {
     clock.advance(Duration::from_secs(90));
     assert_eq!(clock.now(), ts("2026-06-01T10:01:30Z"));
 }
+
+/// Holds every page to `slow_user` until released; pages to others go through at once.
+struct GatedNotifier {
+    slow_user: &'static str,
+    started: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    sent: Mutex<Vec<String>>,
+}
+
+impl tocsin_oncall::Notifier for GatedNotifier {
+    fn send<'a>(
+        &'a self,
+        delivery: tocsin_oncall::Delivery<'a>,
+    ) -> tocsin_oncall::notify::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if delivery.user.spec.id == self.slow_user {
+                self.started.notify_one();
+                self.release.notified().await;
+            }
+            self.sent
+                .lock()
+                .push(format!("{} {}", delivery.user.spec.id, delivery.contact));
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_slow_contact_holds_up_no_other_escalation_and_is_not_sent_twice() {
+    on_both("slow_contact", |opener| async move {
+        let store = opener.open().await;
+        let clock = Arc::new(ManualClock::new(ts(T0)));
+        let directory = Arc::new(
+            Directory::from_files(&[(
+                "d.yml".into(),
+                "users:\n  - {id: alice, time_zone: UTC}\n  - {id: bob, time_zone: UTC}\n\
+                 escalation_policies:\n  - id: slow\n    steps: [{delay: 5m, targets: [{user: alice}]}]\n  \
+                 - id: fast\n    steps: [{delay: 5m, targets: [{user: bob}]}]\n"
+                    .into(),
+            )])
+            .unwrap(),
+        );
+        let notifier = Arc::new(GatedNotifier {
+            slow_user: "alice",
+            started: tokio::sync::Notify::new(),
+            release: tokio::sync::Notify::new(),
+            sent: Mutex::default(),
+        });
+        let escalator = Arc::new(
+            Escalator::open(
+                store.clone(),
+                directory,
+                Arc::<ManualClock>::clone(&clock),
+                Arc::clone(&notifier) as Arc<dyn tocsin_oncall::Notifier>,
+            )
+            .await
+            .unwrap(),
+        );
+        let slow = tokio::spawn({
+            let escalator = Arc::clone(&escalator);
+            async move { escalator.start("a", "slow", page("slow")).await }
+        });
+        notifier.started.notified().await;
+        // Alice's page is stuck in its send; Bob's escalation starts and pages at once, and
+        // a tick meanwhile does not take Alice's pending page for an interrupted one.
+        let fast = tokio::time::timeout(
+            Duration::from_secs(10),
+            escalator.start("b", "fast", page("fast")),
+        )
+        .await
+        .expect("a slow contact held up another escalation")
+        .unwrap();
+        assert!(matches!(fast, StartOutcome::Started { .. }), "{fast:?}");
+        assert_eq!(*notifier.sent.lock(), vec!["bob inbox".to_owned()]);
+        let report = tokio::time::timeout(Duration::from_secs(10), escalator.tick(clock.now()))
+            .await
+            .expect("a tick waited for a slow contact")
+            .unwrap();
+        assert_eq!((report.resent, report.sent), (0, 0), "{report:?}");
+        notifier.release.notify_one();
+        slow.await.unwrap().unwrap();
+        let mut sent = notifier.sent.lock().clone();
+        sent.sort();
+        assert_eq!(sent, vec!["alice inbox".to_owned(), "bob inbox".to_owned()]);
+        let pages = store.oncall().pages(0, i64::MAX, None).await.unwrap();
+        assert_eq!(pages.len(), 2);
+        assert!(pages.iter().all(|p| p.status == "sent"), "{pages:?}");
+    })
+    .await;
+}
