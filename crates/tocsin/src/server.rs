@@ -298,6 +298,9 @@ pub(crate) async fn serve_with(args: ServerArgs, extras: ServeExtras) -> anyhow:
         }
     }
     signal_task.abort();
+    if let Some(stage) = &drill {
+        stage.finish_on_shutdown();
+    }
 
     // The simulator first: it writes at the front of the data flow, like ingestion, and the
     // store must not close under it.

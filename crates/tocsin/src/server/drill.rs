@@ -280,6 +280,15 @@ impl DrillStage {
         }
     }
 
+    /// Scores what was done when the server stops before the drill finished (Ctrl-C, a
+    /// termination signal): the trainee gets a report of the work so far.
+    pub(crate) fn finish_on_shutdown(&self) {
+        if self.inner.lock().report.is_none() {
+            tracing::info!("drill interrupted; scoring what was done so far");
+            self.finish_now();
+        }
+    }
+
     /// Scores the log once, writes and prints the report, and stops the server.
     fn finish_now(&self) -> ScoreReport {
         let mut inner = self.inner.lock();

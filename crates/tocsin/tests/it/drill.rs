@@ -333,3 +333,36 @@ async fn dns_failures_drill_ranks_a_strong_responder_above_an_idle_one() {
 async fn bad_deploy_drill_ranks_a_strong_responder_above_an_idle_one() {
     strong_outscores_idle("bad-deploy").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_a_drill_with_a_report_of_what_was_done() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut server, data_dir, out_path) = start(root.path(), "dns-failures", "interrupted").await;
+    // The trainee names the fault, then presses Ctrl-C.
+    let s = answer_key("dns-failures");
+    let who = s
+        .answer
+        .service
+        .clone()
+        .or(s.answer.location.clone())
+        .unwrap();
+    let r = http()
+        .post(server.url("/api/tocsin/v1/drill/identify"))
+        .json(&serde_json::json!({ "service": who, "cause": s.answer.cause }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    server.signal("INT");
+    assert_eq!(server.wait_exit().await, Some(0), "{}", server.logs());
+    let report = report(&data_dir);
+    let identify = report["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "identify")
+        .unwrap();
+    assert!(identify["points"].as_f64().unwrap() > 0.0, "{report:#}");
+    let printed = std::fs::read_to_string(out_path).unwrap();
+    assert!(printed.contains("# Drill report"), "{printed}");
+}
