@@ -33,6 +33,24 @@ async fn stage(
     paging: Arc<RecordingPaging>,
     impact: Arc<dyn Impact>,
 ) -> Incidents {
+    counting_stage(
+        store,
+        clock,
+        paging,
+        impact,
+        IncidentMetrics::unregistered(),
+    )
+    .await
+}
+
+/// [`stage`] counting into `metrics`.
+async fn counting_stage(
+    store: Store,
+    clock: Arc<FakeClock>,
+    paging: Arc<RecordingPaging>,
+    impact: Arc<dyn Impact>,
+    metrics: IncidentMetrics,
+) -> Incidents {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Incidents::start(
         store,
@@ -41,10 +59,24 @@ async fn stage(
         impact,
         file(),
         reqwest::Client::new(),
-        IncidentMetrics::unregistered(),
+        metrics,
     )
     .await
     .unwrap()
+}
+
+/// A SEV2 incident on checkout, opened by hand by alice.
+async fn open_by_hand(incidents: &Incidents) -> tocsin_incident::model::Incident {
+    incidents
+        .open(OpenRequest {
+            title: "Checkout down".to_owned(),
+            service: "checkout".to_owned(),
+            severity: Some("SEV2".to_owned()),
+            by: Some("alice".to_owned()),
+            ..OpenRequest::default()
+        })
+        .await
+        .unwrap()
 }
 
 fn group(key: &str, firing: bool, starts_at: i64) -> AlertGroup {
@@ -328,16 +360,7 @@ async fn postmortem_policy_reports_missing_postmortems_and_overdue_items() {
             Arc::new(FixedImpact(0.25)),
         )
         .await;
-        let burned = incidents
-            .open(OpenRequest {
-                title: "Checkout down".to_owned(),
-                service: "checkout".to_owned(),
-                severity: Some("SEV2".to_owned()),
-                by: Some("alice".to_owned()),
-                ..OpenRequest::default()
-            })
-            .await
-            .unwrap();
+        let burned = open_by_hand(&incidents).await;
         clock.advance(10 * MIN);
         incidents
             .transition(burned.number, Status::Resolved, "alice", None)
@@ -572,30 +595,17 @@ async fn acknowledging_the_page_acknowledges_the_incident_without_telling_paging
 #[tokio::test]
 async fn self_metrics_count_openings_status_changes_mtta_and_mttr() {
     on_both("incident_metrics", |store| async move {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let clock = FakeClock::at(T0);
         let metrics = IncidentMetrics::unregistered();
-        let incidents = Incidents::start(
+        let incidents = counting_stage(
             store,
-            Arc::clone(&clock) as Arc<dyn tocsin_incident::Clock>,
+            Arc::clone(&clock),
             Arc::new(RecordingPaging::default()),
             Arc::new(NoImpact),
-            file(),
-            reqwest::Client::new(),
             metrics.clone(),
         )
-        .await
-        .unwrap();
-        let incident = incidents
-            .open(OpenRequest {
-                title: "Checkout down".to_owned(),
-                service: "checkout".to_owned(),
-                severity: Some("SEV2".to_owned()),
-                by: Some("alice".to_owned()),
-                ..OpenRequest::default()
-            })
-            .await
-            .unwrap();
+        .await;
+        let incident = open_by_hand(&incidents).await;
         clock.advance(3 * MIN);
         incidents
             .transition(incident.number, Status::Acknowledged, "alice", None)
