@@ -42,7 +42,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "tocsin-oncall",
         &["tocsin-config", "tocsin-store", "tocsin-telemetry"],
     ),
-    ("tocsin-incident", &["tocsin-config", "tocsin-store"]),
+    (
+        "tocsin-incident",
+        &["tocsin-config", "tocsin-store", "tocsin-telemetry"],
+    ),
     (
         "tocsin-alerting",
         &[
