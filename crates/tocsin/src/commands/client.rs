@@ -57,3 +57,17 @@ pub(crate) async fn send_json(
     }
     Ok(value)
 }
+
+/// Percent-encodes `text` for a URL path segment or query value (RFC 3986 unreserved
+/// characters stay as they are).
+pub(crate) fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

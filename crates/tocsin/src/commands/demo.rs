@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tocsin_sim::{FaultKind, Role};
 
+use super::client::encode;
 use crate::cli::{DemoArgs, ServerArgs};
 use crate::fleet_bundle::{self, BundleOptions};
 use crate::output;
@@ -473,18 +474,6 @@ impl Story {
             output::line(&line);
         }
     }
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

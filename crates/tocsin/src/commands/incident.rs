@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use serde_json::{Value, json};
 
+use super::client::encode;
 use crate::cli::{
     ActionItemsCommand, IncidentCommand, IncidentServerArgs, IncidentTransitionArgs,
     PostmortemCommand,
@@ -36,18 +37,6 @@ fn get(server: &IncidentServerArgs, path: &str) -> anyhow::Result<Value> {
 
 fn post(server: &IncidentServerArgs, path: &str, body: Value) -> anyhow::Result<Value> {
     call(server, reqwest::Method::POST, path, Some(body))
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn query(pairs: &[(&str, Option<&str>)]) -> String {
